@@ -1,0 +1,3 @@
+// The WASM core's exports: one line per primitive file.
+export { CHUNK, IN, OUT } from './_io';
+export { bytesEqual, wipe } from './_ct';
