@@ -1,3 +1,6 @@
 // keyward/crypto: the software crypto core (WASM), one line per primitive module.
 export { AuthenticationError } from './errors.js';
 export type { HashName } from './_validate.js';
+export { sha256, sha384, sha512, createHash, type Hash } from './sha2.js';
+export { hmac, hmacVerify, createHmac, type Hmac } from './hmac.js';
+export { hkdf, hkdfExtract, hkdfExpand } from './hkdf.js';
