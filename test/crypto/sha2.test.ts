@@ -93,17 +93,24 @@ describe.each(HASHES)('%s', (h) => {
     expect(toHex(hash.digest())).toBe(expected);
   });
 
-  it('gives the one-shot digest for a message split at every offset, and in three parts', () => {
+  it('gives the one-shot digest for a message split at every offset, and at every pair of offsets', () => {
     const msg = DATA.subarray(0, 300);
     const expected = toHex(hashOnce(msg));
     for (let i = 0; i <= msg.length; i++) {
       const got = createHash(h).update(msg.subarray(0, i)).update(msg.subarray(i)).digest();
       expect(toHex(got), `split at ${i}`).toBe(expected);
     }
-    for (const [i, j] of [[0, 0], [1, 2], [63, 64], [64, 128], [100, 129], [127, 255], [128, 300], [299, 300], [300, 300]]) {
-      const got = createHash(h).update(msg.subarray(0, i)).update(msg.subarray(i, j)).update(msg.subarray(j)).digest();
-      expect(toHex(got), `split at ${i} and ${j}`).toBe(expected);
+    // Every three-way split of a shorter message: each buffered fill level meets each update size.
+    const short = msg.subarray(0, 260);
+    const want = Buffer.from(hashOnce(short));
+    const failed: string[] = [];
+    for (let i = 0; i <= short.length; i++) {
+      for (let j = i; j <= short.length; j++) {
+        const got = createHash(h).update(short.subarray(0, i)).update(short.subarray(i, j)).update(short.subarray(j)).digest();
+        if (!want.equals(got)) failed.push(`${i}/${j}`);
+      }
     }
+    expect(failed).toEqual([]);
   });
 
   it('accepts a Buffer and a view with a byte offset', () => {
@@ -159,7 +166,12 @@ describe('input validation', () => {
 
 describe('wiping', () => {
   const SECRET = new Uint8Array(randomBytes(48));
-  const found = (needle: Uint8Array): boolean => Buffer.from(mem().buffer).indexOf(needle) >= 0;
+  // Any 8-byte run of the secret in WASM memory counts: a later call may have overwritten part of it.
+  const found = (secret: Uint8Array): boolean => {
+    const memory = Buffer.from(mem().buffer);
+    for (let i = 0; i + 8 <= secret.length; i++) if (memory.indexOf(secret.subarray(i, i + 8)) >= 0) return true;
+    return false;
+  };
 
   it('leaves neither the message nor a hash context in WASM memory', () => {
     // Positive control: the scan sees a secret that is there.
