@@ -1,0 +1,69 @@
+// `npm run bench`: runs the suites, prints a table, writes bench/results/<name>.json and .md.
+//   --suite NAME[,NAME]  only these suites        --time MS   timed ms per case (default 500)
+//   --out NAME           results file name (default: latest)
+//   --check              exit 1 if a performance target of the foundation issue is missed
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { consoleLine, CrossValidationError, machine, markdownTable, runSuite, type Row, type Suite } from './harness.js';
+import { symmetricSuites } from './suites/symmetric.js';
+import { checkTargets } from './targets.js';
+
+const ALL: Suite[] = [...symmetricSuites];
+
+const { values } = parseArgs({
+  options: {
+    suite: { type: 'string' },
+    time: { type: 'string', default: '500' },
+    out: { type: 'string', default: 'latest' },
+    check: { type: 'boolean', default: false },
+  },
+});
+
+const time = Number(values.time);
+if (!Number.isFinite(time) || time <= 0) throw new RangeError(`expected --time in milliseconds, got ${values.time}`);
+const wanted = values.suite?.split(',');
+const unknown = wanted?.filter((n) => !ALL.some((s) => s.name === n)) ?? [];
+if (unknown.length > 0) throw new RangeError(`unknown suite ${unknown.join(', ')}; suites: ${ALL.map((s) => s.name).join(', ')}`);
+const suites = wanted ? ALL.filter((s) => wanted.includes(s.name)) : ALL;
+
+const m = machine();
+console.log(`keyward bench — ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, OpenSSL ${m.openssl}, ${m.date}`);
+console.log(`${time} ms per case; ops/s, MB/s, per-operation latency, ratio to each suite's baseline\n`);
+
+const rows: Row[] = [];
+try {
+  for (const suite of suites) {
+    rows.push(...(await runSuite(suite, { time, warmupTime: Math.min(200, time / 2), onRow: (r) => console.log(consoleLine(r)) })));
+    console.log();
+  }
+} catch (e) {
+  if (e instanceof CrossValidationError) {
+    console.error(`error: ${e.message}`);
+    process.exit(2);
+  }
+  throw e;
+}
+
+const results = checkTargets(rows);
+if (results.length > 0) {
+  console.log('Targets (foundation issue):');
+  for (const t of results) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured}`);
+}
+
+const baselineOf = (name: string) => ALL.find((s) => s.name === name)!.baseline;
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+writeFileSync(join(dir, `${values.out}.json`), JSON.stringify({ command, machine: m, timeMsPerCase: time, rows, targets: results }, null, 2) + '\n');
+const md = [
+  `Measured by \`${command}\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, OpenSSL ${m.openssl}, ${m.date.slice(0, 10)}.`,
+  '',
+  markdownTable(rows, baselineOf),
+  '',
+  ...(results.length > 0 ? ['| target | measured | met |', '|---|---:|---|', ...results.map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`)] : []),
+].join('\n');
+writeFileSync(join(dir, `${values.out}.md`), md + '\n');
+console.log(`\nwrote bench/results/${values.out}.json and .md`);
+if (values.check && results.some((t) => !t.met)) process.exit(1);
