@@ -1,17 +1,19 @@
 // AES-128/192/256 encryption (FIPS 197), constant-time, bitsliced over v128 lanes.
 //
 // Strategy (Käsper–Schwabe layout on WASM SIMD): eight 16-byte blocks are processed together in eight
-// v128 "planes". Plane i holds bit i of all 128 state bytes; byte k of a plane holds that bit of state
-// byte k (FIPS 197 §3.4: k = row + 4·column) for the eight blocks, one block per bit. In this layout:
+// v128 "planes". Plane i holds bit i of all 128 state bytes: byte 4r + c of a plane holds that bit of
+// the state byte at row r, column c (FIPS 197 §3.4) for the eight blocks, one block per bit. Rows are
+// 32-bit lanes (blocks themselves are column-major; a 4×4 byte transpose converts). In this layout:
 // - SubBytes (§5.1.1) is the Boyar–Peralta circuit (eprint 2009/191) on the planes: and/xor only;
-// - ShiftRows (§5.1.2) and the row rotations of MixColumns (§5.1.3) are constant byte shuffles;
+// - ShiftRows (§5.1.2) is one byte shuffle per plane, the row rotations of MixColumns (§5.1.3) are
+//   32-bit lane shuffles (pshufd, cheaper than byte shuffles under V8);
 // - multiplication by x in MixColumns (§4.2.1, xtime) is a renaming of planes plus three xors;
 // - AddRoundKey (§5.1.4) xors planes of a round key that was bitsliced once, at key setup.
 // Blocks enter and leave the layout through an 8×8 bit transpose per byte (swapmoves). The key
 // expansion (§5.2) runs SubWord through the same circuit. There are no table lookups and no branches on
 // secret data anywhere: only the key length, the block count and the byte length (all public) decide
 // control flow and addresses. The CTR counter block is public too. Short batches still run a full
-// eight-block pass.
+// eight-block pass. What may leak: those lengths and counts, nothing else.
 //
 // The S-box circuit below omits the affine constant 0x63. ShiftRows keeps a state whose bytes all
 // equal 0x63 unchanged and MixColumns does too (2 ^ 3 ^ 1 ^ 1 = 1), so the constant added by every
@@ -158,31 +160,36 @@ const W: usize = memory.data(240, 16);
   v128.store(SB, v128.xor(t48, t60), 0);
 }
 
-// SubWord (FIPS 197 §5.2) of a little-endian word, through the bitsliced circuit: bit i of the four
-// bytes goes to plane i; all other bit positions are zero in every plane, and the circuit maps 0 to 0.
+// SubWord (FIPS 197 §5.2) of a little-endian word, through the bitsliced circuit. A 16-bit left shift
+// by 7 - i brings bit i of every byte to bit 7 of that byte, so plane i carries bit i of the four bytes
+// at bit 7 of each byte (the other bits ride along and are dropped).
 function subWord(w: u32): u32 {
-  const m: u32 = 0x01010101;
+  const v = i32x4.splat(w);
   sbox(
-    i32x4.splat(w & m), i32x4.splat((w >> 1) & m), i32x4.splat((w >> 2) & m), i32x4.splat((w >> 3) & m),
-    i32x4.splat((w >> 4) & m), i32x4.splat((w >> 5) & m), i32x4.splat((w >> 6) & m), i32x4.splat((w >> 7) & m),
+    i16x8.shl(v, 7), i16x8.shl(v, 6), i16x8.shl(v, 5), i16x8.shl(v, 4),
+    i16x8.shl(v, 3), i16x8.shl(v, 2), i16x8.shl(v, 1), v,
   );
-  const r: u32 = load<u32>(SB) | (load<u32>(SB, 16) << 1) | (load<u32>(SB, 32) << 2) | (load<u32>(SB, 48) << 3)
-    | (load<u32>(SB, 64) << 4) | (load<u32>(SB, 80) << 5) | (load<u32>(SB, 96) << 6) | (load<u32>(SB, 112) << 7);
+  const r: u32 = ((load<u32>(SB) >> 7) & 0x01010101) | ((load<u32>(SB, 16) >> 6) & 0x02020202)
+    | ((load<u32>(SB, 32) >> 5) & 0x04040404) | ((load<u32>(SB, 48) >> 4) & 0x08080808)
+    | ((load<u32>(SB, 64) >> 3) & 0x10101010) | ((load<u32>(SB, 80) >> 2) & 0x20202020)
+    | ((load<u32>(SB, 96) >> 1) & 0x40404040) | (load<u32>(SB, 112) & 0x80808080);
   return r ^ 0x63636363;
 }
 
-// Bitslices the 16-byte round key at k into 8 planes at dst; xors in 0x63 when c63 is all-ones.
+// Bitslices the 16-byte round key at k into 8 planes at dst (byte = 0xff where the key bit is set, by
+// the sign of the byte after the shift above); xors in 0x63 when c63 is all-ones.
 @inline function bitsliceRoundKey(k: usize, dst: usize, c63: v128): void {
-  const key = v128.load(k);
+  const key = transpose4x4(v128.load(k));
+  const zero = i8x16.splat(0);
   // Planes 0, 1, 5, 6 are the set bits of 0x63.
-  v128.store(dst, v128.xor(i8x16.eq(v128.and(key, i8x16.splat(1)), i8x16.splat(1)), c63), 0);
-  v128.store(dst, v128.xor(i8x16.eq(v128.and(key, i8x16.splat(2)), i8x16.splat(2)), c63), 16);
-  v128.store(dst, i8x16.eq(v128.and(key, i8x16.splat(4)), i8x16.splat(4)), 32);
-  v128.store(dst, i8x16.eq(v128.and(key, i8x16.splat(8)), i8x16.splat(8)), 48);
-  v128.store(dst, i8x16.eq(v128.and(key, i8x16.splat(16)), i8x16.splat(16)), 64);
-  v128.store(dst, v128.xor(i8x16.eq(v128.and(key, i8x16.splat(32)), i8x16.splat(32)), c63), 80);
-  v128.store(dst, v128.xor(i8x16.eq(v128.and(key, i8x16.splat(64)), i8x16.splat(64)), c63), 96);
-  v128.store(dst, i8x16.eq(v128.and(key, i8x16.splat(-128)), i8x16.splat(-128)), 112);
+  v128.store(dst, v128.xor(i8x16.lt_s(i16x8.shl(key, 7), zero), c63), 0);
+  v128.store(dst, v128.xor(i8x16.lt_s(i16x8.shl(key, 6), zero), c63), 16);
+  v128.store(dst, i8x16.lt_s(i16x8.shl(key, 5), zero), 32);
+  v128.store(dst, i8x16.lt_s(i16x8.shl(key, 4), zero), 48);
+  v128.store(dst, i8x16.lt_s(i16x8.shl(key, 3), zero), 64);
+  v128.store(dst, v128.xor(i8x16.lt_s(i16x8.shl(key, 2), zero), c63), 80);
+  v128.store(dst, v128.xor(i8x16.lt_s(i16x8.shl(key, 1), zero), c63), 96);
+  v128.store(dst, i8x16.lt_s(key, zero), 112);
 }
 
 export function aesSetKey(key: usize, keyLen: i32, ks: usize): i32 {
@@ -221,30 +228,40 @@ export function aesSetKey(key: usize, keyLen: i32, ks: usize): i32 {
   return v128.and(v128.xor(i64x2.shr_u(a, n), b), mask);
 }
 
-// ShiftRows: byte r + 4c takes byte r + 4((c + r) mod 4).
-@inline function shiftRows(x: v128): v128 {
-  return i8x16.shuffle(x, x, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
+// The planes keep the state row-major (byte 4r + c holds row r, column c; FIPS 197 blocks are
+// column-major), so that the row rotations of MixColumns move whole 32-bit lanes (one pshufd each)
+// and only ShiftRows needs a byte shuffle. The 4×4 transpose converts between the two orders.
+@inline function transpose4x4(x: v128): v128 {
+  return i8x16.shuffle(x, x, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 }
 
-// Row rotations inside every column: byte r + 4c takes byte (r + 1) + 4c, resp. (r + 2) + 4c (mod 4).
+// ShiftRows: byte 4r + c takes byte 4r + (c + r) mod 4. A swizzle with the mask loaded from memory
+// compiles to pshufb with the mask kept in a register; a constant i8x16.shuffle would rebuild the mask
+// from immediates at every use.
+const SR_MASK: usize = memory.data<u8>([0, 1, 2, 3, 5, 6, 7, 4, 10, 11, 8, 9, 15, 12, 13, 14], 16);
+@inline function shiftRows(x: v128): v128 {
+  return i8x16.swizzle(x, v128.load(SR_MASK));
+}
+
+// Row rotations inside every column: row r takes row r + 1, resp. r + 2 (mod 4).
 @inline function rot1(x: v128): v128 {
-  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+  return i8x16.shuffle(x, x, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
 }
 
 @inline function rot2(x: v128): v128 {
-  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  return i8x16.shuffle(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
 }
 
 // Encrypts the eight blocks at src into dst (may alias) with `rounds` rounds of the schedule ks.
 function encrypt8(ks: usize, rounds: i32, src: usize, dst: usize): void {
-  let q0 = v128.load(src, 0);
-  let q1 = v128.load(src, 16);
-  let q2 = v128.load(src, 32);
-  let q3 = v128.load(src, 48);
-  let q4 = v128.load(src, 64);
-  let q5 = v128.load(src, 80);
-  let q6 = v128.load(src, 96);
-  let q7 = v128.load(src, 112);
+  let q0 = transpose4x4(v128.load(src, 0));
+  let q1 = transpose4x4(v128.load(src, 16));
+  let q2 = transpose4x4(v128.load(src, 32));
+  let q3 = transpose4x4(v128.load(src, 48));
+  let q4 = transpose4x4(v128.load(src, 64));
+  let q5 = transpose4x4(v128.load(src, 80));
+  let q6 = transpose4x4(v128.load(src, 96));
+  let q7 = transpose4x4(v128.load(src, 112));
   const m1 = i8x16.splat(0x55);
   const m2 = i8x16.splat(0x33);
   const m4 = i8x16.splat(0x0f);
@@ -340,14 +357,14 @@ function encrypt8(ks: usize, rounds: i32, src: usize, dst: usize): void {
   t = swapLo(q2, q6, 4, m4); q6 = v128.xor(q6, t); q2 = v128.xor(q2, i64x2.shl(t, 4));
   t = swapLo(q3, q7, 4, m4); q7 = v128.xor(q7, t); q3 = v128.xor(q3, i64x2.shl(t, 4));
 
-  v128.store(dst, q0, 0);
-  v128.store(dst, q1, 16);
-  v128.store(dst, q2, 32);
-  v128.store(dst, q3, 48);
-  v128.store(dst, q4, 64);
-  v128.store(dst, q5, 80);
-  v128.store(dst, q6, 96);
-  v128.store(dst, q7, 112);
+  v128.store(dst, transpose4x4(q0), 0);
+  v128.store(dst, transpose4x4(q1), 16);
+  v128.store(dst, transpose4x4(q2), 32);
+  v128.store(dst, transpose4x4(q3), 48);
+  v128.store(dst, transpose4x4(q4), 64);
+  v128.store(dst, transpose4x4(q5), 80);
+  v128.store(dst, transpose4x4(q6), 96);
+  v128.store(dst, transpose4x4(q7), 112);
 }
 
 export function aesEncryptBlocks(ks: usize, rounds: i32, src: usize, dst: usize, nblocks: i32): void {
