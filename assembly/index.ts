@@ -8,3 +8,5 @@ export {
 } from './sha512';
 export { HMAC_CTX, hmacInit, hmacInitHashed, hmacUpdate, hmacFinal, hmacVerify } from './hmac';
 export { hkdfExtract, hkdfExpandStart, hkdfExpandUpdate, hkdfExpandEnd, hkdfClear } from './hkdf';
+export { ghash } from './ghash_ctmul64';
+export { GCM_CTX, GCM_CTX_LEN, gcmInit, gcmIv, gcmAad, gcmUpdate, gcmFinal, gcmClear, gcmSeal, gcmOpen } from './gcm';
