@@ -48,7 +48,13 @@ function expand(s: Sha, info: Uint8Array, length: number): Uint8Array {
  * HKDF (RFC 5869): length bytes (1 .. 255 * HashLen) of output keying material from ikm. An empty or
  * undefined salt means HashLen zero bytes (§2.2); info defaults to empty.
  */
-export function hkdf(hash: HashName, ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array | undefined, length: number): Uint8Array {
+export function hkdf(
+  hash: HashName,
+  ikm: Uint8Array,
+  salt: Uint8Array | undefined,
+  info: Uint8Array | undefined,
+  length: number,
+): Uint8Array {
   const s = SHA[ahash(hash)];
   abytes(ikm, 'ikm');
   const saltBytes = optBytes(salt, 'salt');
@@ -73,7 +79,9 @@ export function hkdfExtract(hash: HashName, ikm: Uint8Array, salt?: Uint8Array):
 export function hkdfExpand(hash: HashName, prk: Uint8Array, info: Uint8Array | undefined, length: number): Uint8Array {
   const s = SHA[ahash(hash)];
   abytes(prk, 'prk');
-  if (prk.length < s.outputLen) throw new RangeError(`expected prk of at least ${s.outputLen} bytes (the ${s.name} output), got ${prk.length}`);
+  if (prk.length < s.outputLen) {
+    throw new RangeError(`expected prk of at least ${s.outputLen} bytes (the ${s.name} output), got ${prk.length}`);
+  }
   const infoBytes = optBytes(info, 'info');
   alength(s, length);
   keyHmac(s, prk);

@@ -94,7 +94,9 @@ class HmacImpl implements Hmac {
   }
 
   #live(method: string): Uint8Array {
-    if (this.#state === undefined) throw new Error(`HMAC-${this.#s.name} ${method}(): digest() was already called; create a new HMAC`);
+    if (this.#state === undefined) {
+      throw new Error(`HMAC-${this.#s.name} ${method}(): digest() was already called; create a new HMAC`);
+    }
     return this.#state;
   }
 

@@ -119,7 +119,9 @@ class Sha2Hash implements Hash {
   }
 
   #live(method: string): Uint8Array {
-    if (this.#state === undefined) throw new Error(`${this.#s.name} ${method}(): digest() was already called; create a new hash`);
+    if (this.#state === undefined) {
+      throw new Error(`${this.#s.name} ${method}(): digest() was already called; create a new hash`);
+    }
     return this.#state;
   }
 
