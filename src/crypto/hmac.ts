@@ -53,15 +53,23 @@ export function hmac(hash: HashName, key: Uint8Array, msg: Uint8Array): Uint8Arr
 
 /**
  * Whether tag is the HMAC of msg under key, compared in constant time inside WASM (the computed tag
- * never reaches JS). A tag may be truncated to its leading bytes, but not below half the hash output
- * nor below 80 bits (RFC 2104 §5); a tag longer than the output or shorter than that verifies false.
+ * never reaches JS). The tag must be the full output unless `allowTruncated` is set: then its leading
+ * bytes suffice, but not fewer than half the hash output nor 80 bits (RFC 2104 §5). Full length is
+ * the default so that a caller cannot be fed a shortened tag by accident (AWS VerifyMac wants it too).
  */
-export function hmacVerify(hash: HashName, key: Uint8Array, msg: Uint8Array, tag: Uint8Array): boolean {
+export function hmacVerify(
+  hash: HashName,
+  key: Uint8Array,
+  msg: Uint8Array,
+  tag: Uint8Array,
+  { allowTruncated = false }: { allowTruncated?: boolean } = {},
+): boolean {
   const s = SHA[ahash(hash)];
   abytes(key, 'key');
   abytes(msg, 'msg');
   abytes(tag, 'tag');
-  if (tag.length > s.outputLen || tag.length < Math.max(10, s.outputLen / 2)) return false;
+  const min = allowTruncated ? Math.max(10, s.outputLen / 2) : s.outputLen;
+  if (tag.length > s.outputLen || tag.length < min) return false;
   keyHmac(s, key);
   feed(msg, HMAC_UPDATE[s.bits]);
   mem().set(tag, IN);
