@@ -171,13 +171,13 @@ function wipeSbox(): void {
   S0 = v128.xor(t48, t60);
 }
 
-// SubWord (FIPS 197 §5.2) of a little-endian word, through the bitsliced circuit. A 16-bit left shift
-// by 7 - i brings bit i of every byte to bit 7 of that byte, so plane i carries bit i of the four bytes
-// at bit 7 of each byte (the other bits ride along and are dropped).
 @inline function lane0(x: v128): u32 {
   return <u32>i32x4.extract_lane(x, 0);
 }
 
+// SubWord (FIPS 197 §5.2) of a little-endian word, through the bitsliced circuit. A 16-bit left shift
+// by 7 - i brings bit i of every byte to bit 7 of that byte, so plane i carries bit i of the four bytes
+// at bit 7 of each byte (the other bits ride along and are dropped).
 function subWord(w: u32): u32 {
   const v = i32x4.splat(w);
   sbox(
@@ -191,8 +191,9 @@ function subWord(w: u32): u32 {
   return r ^ 0x63636363;
 }
 
-// Bitslices the 16-byte round key at k into 8 planes at dst (byte = 0xff where the key bit is set, by
-// the sign of the byte after the shift above); xors in 0x63 when c63 is all-ones.
+// Bitslices the 16-byte round key at k into 8 planes at dst: a 16-bit left shift by 7 - i brings key
+// bit i to the sign bit of each byte, and lt_s 0 widens it to 0x00 or 0xff. Xors in 0x63 when c63 is
+// all-ones.
 @inline function bitsliceRoundKey(k: usize, dst: usize, c63: v128): void {
   const key = transpose4x4(v128.load(k));
   const zero = i8x16.splat(0);
