@@ -134,6 +134,24 @@ describe('aes_ct', () => {
     expect(toHex(got.subarray(32))).not.toBe(toHex(nodeCtr(key, start, pt).subarray(32)));
   });
 
+  it('writes nothing for a bad key length, zero blocks or zero bytes', () => {
+    const ctrFn = wasm.aesCtr32 as (ks: number, r: number, ctr: number, src: number, dst: number, len: number) => void;
+    const ecbFn = wasm.aesEncryptBlocks as (ks: number, r: number, src: number, dst: number, n: number) => void;
+    const setKeyFn = wasm.aesSetKey as (key: number, keyLen: number, ks: number) => number;
+    const rounds = setKey(new Uint8Array(randomBytes(16)));
+    const schedule = mem().slice(KS, KS + AES_KS_SIZE);
+    expect(setKeyFn(DATA, 20, KS)).toBe(0);
+    expect(toHex(mem().slice(KS, KS + AES_KS_SIZE))).toBe(toHex(schedule));
+    const counter = new Uint8Array(randomBytes(16));
+    const out = new Uint8Array(randomBytes(64));
+    mem().set(counter, CTR);
+    mem().set(out, OUT);
+    ecbFn(KS, rounds, DATA, OUT, 0);
+    ctrFn(KS, rounds, CTR, DATA, OUT, 0);
+    expect(toHex(mem().slice(OUT, OUT + 64))).toBe(toHex(out));
+    expect(toHex(mem().slice(CTR, CTR + 16))).toBe(toHex(counter));
+  });
+
   it('aesCtr32 and aesEncryptBlocks give the same answer in place (src == dst)', () => {
     const ctrFn = wasm.aesCtr32 as (ks: number, r: number, ctr: number, src: number, dst: number, len: number) => void;
     const ecbFn = wasm.aesEncryptBlocks as (ks: number, r: number, src: number, dst: number, n: number) => void;
