@@ -244,21 +244,19 @@ export function aesSetKey(key: usize, keyLen: i32, ks: usize): i32 {
   return v128.and(v128.xor(i64x2.shr_u(a, n), b), mask);
 }
 
-// Byte permutations are swizzles with the mask loaded from memory: V8 compiles them to pshufb with the
-// mask kept in a register, where a constant i8x16.shuffle rebuilds the mask from immediates at every use.
+// Byte permutations are swizzles with a constant mask: V8 builds the mask once and emits a bare pshufb
+// per use, where an i8x16.shuffle rebuilds its mask from immediates at every use.
 
 // The planes keep the state row-major (byte 4r + c holds row r, column c; FIPS 197 blocks are
 // column-major), so that the row rotations of MixColumns move whole 32-bit lanes (one pshufd each)
 // and only ShiftRows needs a byte shuffle. The 4×4 transpose converts between the two orders.
-const T4_MASK: usize = memory.data<u8>([0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15], 16);
 @inline function transpose4x4(x: v128): v128 {
-  return i8x16.swizzle(x, v128.load(T4_MASK));
+  return i8x16.swizzle(x, i8x16(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
 }
 
 // ShiftRows: byte 4r + c takes byte 4r + (c + r) mod 4.
-const SR_MASK: usize = memory.data<u8>([0, 1, 2, 3, 5, 6, 7, 4, 10, 11, 8, 9, 15, 12, 13, 14], 16);
 @inline function shiftRows(x: v128): v128 {
-  return i8x16.swizzle(x, v128.load(SR_MASK));
+  return i8x16.swizzle(x, i8x16(0, 1, 2, 3, 5, 6, 7, 4, 10, 11, 8, 9, 15, 12, 13, 14));
 }
 
 // Row rotations inside every column: row r takes row r + 1, resp. r + 2 (mod 4).
