@@ -10,7 +10,8 @@
 //
 // The first AES pass of an operation computes eight blocks together (one bitsliced pass costs the same
 // for one block or eight): with a 96-bit IV, H = E(0^128), E(J0) and six keystream blocks; with any
-// other IV, after H, E(J0) and seven keystream blocks. Messages that fit need no further AES call.
+// other IV, a pass for H (J0 depends on it), then E(J0) and seven keystream blocks. Messages that fit
+// need no further AES call.
 import { IN, OUT } from './_io';
 import { bytesEqual } from './_ct';
 import { AES_KS_SIZE, aesCtr32, aesEncryptBlocks, aesSetKey } from './aes_ct';
@@ -32,7 +33,7 @@ const PHASE_OFF: usize = ROUNDS_OFF + 16;
 const DECRYPT_OFF: usize = ROUNDS_OFF + 20;
 const IVLEN_OFF: usize = ROUNDS_OFF + 24; // u64 byte counts
 const AADLEN_OFF: usize = IVLEN_OFF + 8;
-const MSGLEN_OFF: usize = IVLEN_OFF + 16;
+const MSGLEN_OFF: usize = IVLEN_OFF + 16; // last field: the limit test in aes-gcm.test.ts sets it
 
 export const GCM_CTX_LEN: i32 = <i32>(MSGLEN_OFF + 8);
 export const GCM_CTX: usize = memory.data(GCM_CTX_LEN, 16);
@@ -156,7 +157,8 @@ function ctr(src: usize, dst: usize, len: i32): void {
 // Key setup and, for a 96-bit IV, J0 = IV ‖ 0^31 ‖ 1 (§7.1 step 2). Returns the AES rounds, 0 for a bad
 // key length (the context is then left wiped).
 function start(key: usize, keyLen: i32, iv: usize, ivLen: i32, decrypt: i32): i32 {
-  memory.fill(GCM_CTX, 0, <usize>GCM_CTX_LEN);
+  // The key schedule and GHASH key are overwritten below; the rest starts from zero.
+  memory.fill(Y, 0, <usize>GCM_CTX_LEN - Y_OFF);
   const rounds = aesSetKey(key, keyLen, KS);
   if (rounds == 0) return 0;
   seti(ROUNDS_OFF, rounds);
@@ -296,40 +298,46 @@ export function gcmClear(): void {
 
 // --- One-shot interface ------------------------------------------------------------------------------
 
-// GCM-AE (§7.1). IN: key ‖ IV ‖ AAD ‖ plaintext; OUT: ciphertext ‖ 16-byte tag. The caller keeps the
-// input within CHUNK bytes and msgLen + 16 ≤ CHUNK. Returns the AES rounds, 0 for a bad key length.
+// GCM-AE (§7.1). IN: key ‖ IV ‖ AAD ‖ plaintext, wiped on return; OUT: ciphertext ‖ 16-byte tag. The
+// caller keeps the input within CHUNK bytes (then the output fits too: key and IV take at least 17).
+// Returns the AES rounds, 0 for a bad key length.
 export function gcmSeal(keyLen: i32, ivLen: i32, aadLen: i32, msgLen: i32): i32 {
   const iv = IN + <usize>keyLen;
   const a = iv + <usize>ivLen;
   const m = a + <usize>aadLen;
   const rounds = start(IN, keyLen, iv, ivLen, 0);
-  if (rounds == 0) return 0;
-  aad(a, aadLen);
-  toData();
-  countMsg(msgLen);
-  ctr(m, OUT, msgLen);
-  absorb(OUT, msgLen);
-  computeTag(OUT + <usize>msgLen);
-  clear();
+  if (rounds != 0) {
+    aad(a, aadLen);
+    toData();
+    countMsg(msgLen);
+    ctr(m, OUT, msgLen);
+    absorb(OUT, msgLen);
+    computeTag(OUT + <usize>msgLen);
+    clear();
+  }
+  memory.fill(IN, 0, m + <usize>msgLen - IN);
   return rounds;
 }
 
-// GCM-AD (§7.2). IN: key ‖ IV ‖ AAD ‖ ciphertext ‖ tag (tagLen bytes). The tag is checked over the
-// ciphertext first and the plaintext is written to OUT only if it matches: returns 1, or 0 for a
-// mismatch or a bad key length (OUT untouched).
+// GCM-AD (§7.2). IN: key ‖ IV ‖ AAD ‖ ciphertext ‖ tag (tagLen bytes), the key wiped on return. The
+// tag is checked over the ciphertext first and the plaintext is written to OUT only if it matches:
+// returns 1, or 0 for a mismatch or a bad key length (OUT untouched).
 export function gcmOpen(keyLen: i32, ivLen: i32, aadLen: i32, ctLen: i32, tagLen: i32): i32 {
   const iv = IN + <usize>keyLen;
   const a = iv + <usize>ivLen;
   const c = a + <usize>aadLen;
-  if (start(IN, keyLen, iv, ivLen, 1) == 0) return 0;
-  aad(a, aadLen);
-  toData();
-  countMsg(ctLen);
-  absorb(c, ctLen);
-  computeTag(TAG);
-  const ok = <i32>bytesEqual(TAG, c + <usize>ctLen, tagLen);
-  v128.store(TAG, i64x2.splat(0));
-  if (ok != 0) ctr(c, OUT, ctLen);
-  clear();
+  let ok: i32 = 0;
+  if (start(IN, keyLen, iv, ivLen, 1) != 0) {
+    aad(a, aadLen);
+    toData();
+    countMsg(ctLen);
+    absorb(c, ctLen);
+    computeTag(TAG);
+    ok = <i32>bytesEqual(TAG, c + <usize>ctLen, tagLen);
+    v128.store(TAG, i64x2.splat(0));
+    if (ok != 0) ctr(c, OUT, ctLen);
+    clear();
+  }
+  memory.fill(IN, 0, <usize>keyLen);
   return ok;
 }

@@ -11,7 +11,8 @@
 // decryptors, streams) share it through `claim`: the session that last used it leaves its state
 // resident; when another operation needs the region, the resident state is first copied into its
 // owner's JS buffer (restored on its next call, and that copy zeroed). Keys, key schedules and
-// keystream are wiped from WASM memory when an operation ends, successfully or not.
+// keystream are wiped from WASM memory when an operation ends, successfully or not; an operation
+// abandoned midway keeps its state until destroy() (streams: destroy(), also called on error).
 import { Transform, type TransformCallback } from 'node:stream';
 import { abytes, aint } from './_validate.js';
 import { CHUNK, IN, OUT, mem, region, wasm, wipe } from './_wasm.js';
@@ -182,7 +183,6 @@ function seal(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad?: Uint
     m.set(p.aad, IN + p.key.length + p.iv.length);
     m.set(pt, IN + inLen - pt.length);
     gcmSeal(p.key.length, p.iv.length, p.aad.length, pt.length);
-    wipe(IN, inLen);
     return mem().slice(OUT, OUT + pt.length + p.tagLength);
   }
   const out = new Uint8Array(pt.length + p.tagLength);
@@ -210,11 +210,10 @@ function open(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad?: Uint8Ar
     m.set(p.iv, IN + p.key.length);
     m.set(p.aad, IN + p.key.length + p.iv.length);
     m.set(s, IN + inLen - s.length);
-    const ok = gcmOpen(p.key.length, p.iv.length, p.aad.length, ctLen, p.tagLength);
-    wipe(IN, p.key.length);
-    if (ok !== 1) throw new AuthenticationError();
-    const pt = mem().slice(OUT, OUT + ctLen);
-    wipe(OUT, ctLen);
+    if (gcmOpen(p.key.length, p.iv.length, p.aad.length, ctLen, p.tagLength) !== 1) throw new AuthenticationError();
+    const out = mem();
+    const pt = out.slice(OUT, OUT + ctLen);
+    out.fill(0, OUT, OUT + ctLen);
     return pt;
   }
   const pt = new Uint8Array(ctLen);
@@ -296,7 +295,11 @@ class SealStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    cb(null, this.session.finish() as Uint8Array);
+    try {
+      cb(null, this.session.finish() as Uint8Array);
+    } catch (e) {
+      cb(e as Error);
+    }
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { aesGcm } from '../../src/crypto/aes-gcm.js';
 import { AuthenticationError } from '../../src/crypto/errors.js';
 import { aesGcm as fromIndex } from '../../src/crypto/index.js';
-import { CHUNK, OUT, mem, region } from '../../src/crypto/_wasm.js';
+import { CHUNK, IN, OUT, mem, region } from '../../src/crypto/_wasm.js';
 import { hex, loadWycheproof, toHex, type WycheproofCase } from '../vectors/wycheproof.js';
 
 type NodeGcm = 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm';
@@ -240,6 +240,38 @@ describe('tampering', () => {
     expectAuthFail(() => aesGcm.open(key, iv, forged), 'forged');
     expect(isZero(mem().subarray(OUT, OUT + CHUNK))).toBe(true);
     expect(isZero(ctx())).toBe(true);
+  });
+
+  it('one-shots and streams leave no key, plaintext or context in WASM memory', () => {
+    const key = new Uint8Array(32).fill(0x11);
+    const iv = randomBytes(12);
+    const pt = new Uint8Array(300).fill(0x22);
+    // Other tests leave public data in IN and OUT: clear both, then look for the secret bytes.
+    const scrub = () => {
+      mem().fill(0, IN, IN + CHUNK);
+      mem().fill(0, OUT, OUT + CHUNK);
+    };
+    // Ciphertext bytes may equal 0x11 or 0x22, but not eight in a row (2^-64).
+    const runs = [Buffer.alloc(8, 0x11), Buffer.alloc(8, 0x22)];
+    const noSecret = () =>
+      [mem().subarray(IN, IN + CHUNK), mem().subarray(OUT, OUT + CHUNK)].every((r) =>
+        runs.every((run) => Buffer.from(r.buffer, r.byteOffset, r.length).indexOf(run) < 0),
+      );
+    scrub();
+    const sealed = aesGcm.seal(key, iv, pt);
+    expect(noSecret() && isZero(ctx()), 'seal').toBe(true);
+    expect(same(aesGcm.open(key, iv, sealed), pt)).toBe(true);
+    expect(noSecret() && isZero(ctx()), 'open').toBe(true);
+    const big = new Uint8Array(CHUNK + 5).fill(0x22);
+    const bigSealed = aesGcm.seal(key, iv, big);
+    scrub();
+    aesGcm.open(key, iv, bigSealed);
+    expect(noSecret() && isZero(ctx()), 'multi-chunk').toBe(true);
+    const e = aesGcm.createEncryptor(key, iv);
+    e.update(pt);
+    expect(noSecret(), 'between updates').toBe(true);
+    e.final();
+    expect(noSecret() && isZero(ctx()), 'encryptor').toBe(true);
   });
 
   it('a failed multi-chunk open zeroes the output it decrypted into', () => {
