@@ -94,17 +94,29 @@ class Session {
     return out;
   }
 
-  /** Ends the operation: the 16-byte tag (encrypting), or whether tag matched (decrypting). */
-  finish(tag?: Uint8Array): Uint8Array | boolean {
+  /** Ends an encryption: its tag, tagLength bytes. */
+  tag(): Uint8Array {
+    this.end();
+    gcmFinal(16);
+    return mem().slice(OUT, OUT + this.tagLength);
+  }
+
+  /** Ends a decryption: whether tag (tagLength bytes) is the tag of what was decrypted. */
+  verify(tag: Uint8Array): boolean {
+    if (tag.length !== this.tagLength) {
+      this.destroy();
+      return false;
+    }
+    this.end();
+    mem().set(tag, IN);
+    return gcmFinal(tag.length) === 1;
+  }
+
+  /** gcmFinal wipes the context whatever the outcome: the operation is over once it runs. */
+  private end(): void {
     this.resume();
     this.done = true;
     owner = null;
-    if (tag === undefined) {
-      gcmFinal(16);
-      return mem().slice(OUT, OUT + this.tagLength);
-    }
-    mem().set(tag, IN);
-    return gcmFinal(tag.length) === 1;
   }
 
   /** Abandons the operation and wipes its state, wherever it is. */
@@ -151,18 +163,17 @@ function begin(p: Params, decrypt: boolean): void {
   }
 }
 
-/** out ← GCTR of data, through IN/OUT chunk by chunk; wipes the plaintext side of each chunk. */
-function crypt(data: Uint8Array, out: Uint8Array, outOff = 0): void {
+/** out ← GCTR of data (and GHASH over the ciphertext), through IN/OUT chunk by chunk, wiping both. */
+function crypt(data: Uint8Array, out: Uint8Array): void {
   for (let off = 0; off < data.length; off += CHUNK) {
     const n = Math.min(CHUNK, data.length - off);
-    const m = mem();
-    m.set(data.subarray(off, off + n), IN);
+    mem().set(data.subarray(off, off + n), IN);
     if (gcmUpdate(n) !== 1) {
       wipe(IN, n);
       gcmClear();
       throw new RangeError(`message exceeds the AES-GCM limit of ${MAX_MESSAGE_BYTES} bytes`);
     }
-    out.set(mem().subarray(OUT, OUT + n), outOff + off);
+    out.set(mem().subarray(OUT, OUT + n), off);
     wipe(IN, n);
     wipe(OUT, n);
   }
@@ -211,9 +222,8 @@ function open(key: Uint8Array, iv: Uint8Array, sealed: Uint8Array, aad?: Uint8Ar
     m.set(p.aad, IN + p.key.length + p.iv.length);
     m.set(s, IN + inLen - s.length);
     if (gcmOpen(p.key.length, p.iv.length, p.aad.length, ctLen, p.tagLength) !== 1) throw new AuthenticationError();
-    const out = mem();
-    const pt = out.slice(OUT, OUT + ctLen);
-    out.fill(0, OUT, OUT + ctLen);
+    const pt = m.slice(OUT, OUT + ctLen);
+    m.fill(0, OUT, OUT + ctLen);
     return pt;
   }
   const pt = new Uint8Array(ctLen);
@@ -252,7 +262,7 @@ function createEncryptor(key: Uint8Array, iv: Uint8Array, aad?: Uint8Array, tagL
   const session = new Session(params(key, iv, aad, tagLength), false);
   return {
     update: (plaintext) => session.update(abytes(plaintext, 'plaintext')),
-    final: () => session.finish() as Uint8Array,
+    final: () => session.tag(),
     destroy: () => session.destroy(),
   };
 }
@@ -262,11 +272,7 @@ function createDecryptor(key: Uint8Array, iv: Uint8Array, aad?: Uint8Array, tagL
   return {
     update: (ciphertext) => session.update(abytes(ciphertext, 'ciphertext')),
     final: (tag) => {
-      if (abytes(tag, 'tag').length !== session.tagLength) {
-        session.destroy();
-        throw new AuthenticationError();
-      }
-      if (!session.finish(tag)) throw new AuthenticationError();
+      if (!session.verify(abytes(tag, 'tag'))) throw new AuthenticationError();
     },
     destroy: () => session.destroy(),
   };
@@ -296,7 +302,7 @@ class SealStream extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
-      cb(null, this.session.finish() as Uint8Array);
+      cb(null, this.session.tag());
     } catch (e) {
       cb(e as Error);
     }
@@ -340,11 +346,11 @@ class OpenStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.tail.length !== this.session.tagLength) {
-      this.session.destroy();
-      return cb(new AuthenticationError());
+    try {
+      cb(this.session.verify(this.tail) ? null : new AuthenticationError());
+    } catch (e) {
+      cb(e as Error);
     }
-    cb(this.session.finish(this.tail) ? null : new AuthenticationError());
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
