@@ -5,3 +5,20 @@ export class AuthenticationError extends Error {
     super(message);
   }
 }
+
+/** Why a key was refused: its encoding, its curve, or its value. */
+export type InvalidKeyCode = 'MALFORMED' | 'WRONG_CURVE' | 'NOT_ON_CURVE' | 'OUT_OF_RANGE' | 'MISMATCH';
+
+/**
+ * A key (public point, private scalar, SPKI/PKCS#8 DER, JWK or KeyObject) is malformed, for another
+ * curve, not on the curve, out of range, or its halves do not belong together. `code` says which.
+ */
+export class InvalidKeyError extends Error {
+  override name = 'InvalidKeyError';
+  constructor(
+    readonly code: InvalidKeyCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
