@@ -10,3 +10,6 @@ export { HMAC_CTX, hmacInit, hmacInitHashed, hmacUpdate, hmacFinal, hmacVerify }
 export { hkdfExtract, hkdfExpandStart, hkdfExpandUpdate, hkdfExpandEnd, hkdfClear } from './hkdf';
 export { ghash } from './ghash_ctmul64';
 export { GCM_CTX, GCM_CTX_LEN, gcmInit, gcmIv, gcmAad, gcmUpdate, gcmFinal, gcmClear, gcmSeal, gcmOpen } from './gcm';
+export { EC_BUF, EC_BUF_LEN, ecPointValid, ecDecompress } from './ec';
+export { ecPublicKey, ecdsaSign, ecdsaVerify } from './ecdsa';
+export { ecdh } from './ecdh';

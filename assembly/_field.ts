@@ -1,0 +1,280 @@
+// Montgomery arithmetic modulo an odd modulus m of up to 17 32-bit limbs: the prime fields and the
+// group orders of P-256, P-384, P-521 and secp256k1 (SEC 1 v2 §2.2, FIPS 186-5 / SP 800-186 §3).
+//
+// Strategy: a modulus is data, a descriptor in static memory (limb count, -m⁻¹ mod 2³², m, R² mod m,
+// R mod m, m − 2), so one CIOS multiplication (Koç–Acar–Kaliski 1996: coarsely integrated operand
+// scanning) serves every field; R = 2^(32·N). Limbs are u32, little-endian, products accumulate in u64.
+// Elements are kept fully reduced (< m): every operation ends with a subtraction of m that always
+// runs and a mask that decides whether it takes effect, so no branch or memory index depends on an
+// operand. Inversion is Fermat (a^(m−2)) with a fixed 4-bit window over the public exponent.
+//
+// CT: only the limb count and the (public) exponents of fpow decide control flow. The scratch words
+// T, D and the window table hold secret intermediates: callers on secret paths end with fieldWipe().
+import { mask32, nonzero32, wipe } from './_ct';
+
+export const MAX_LIMBS: i32 = 17;
+// Bytes per element slot: up to 17 limbs, padded to a multiple of 8.
+export const FE: usize = 72;
+
+// Descriptor layout, in bytes.
+export const MD_N: usize = 0;
+export const MD_M0: usize = 4;
+export const MD_M: usize = 8;
+export const MD_R2: usize = MD_M + FE;
+export const MD_ONE: usize = MD_R2 + FE;
+export const MD_EINV: usize = MD_ONE + FE;
+export const MD_SIZE: usize = MD_EINV + FE;
+
+const T: usize = memory.data(4 * (MAX_LIMBS + 3), 16);
+const D: usize = memory.data(4 * (MAX_LIMBS + 3), 16);
+const POW: usize = memory.data(16 * <i32>FE, 16);
+const ACC: usize = memory.data(<i32>FE, 16);
+
+@inline export function limbs(md: usize): i32 {
+  return load<i32>(md, MD_N);
+}
+
+// Big-endian bytes (len of them) to n limbs, zero-extended.
+export function limbsFromBytes(r: usize, src: usize, len: i32, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    let v: u32 = 0;
+    for (let j = 0; j < 4; j++) {
+      const b = 4 * i + j;
+      if (b < len) v |= (<u32>load<u8>(src + <usize>(len - 1 - b))) << (<u32>(8 * j));
+    }
+    store<u32>(r + (<usize>i << 2), v);
+  }
+}
+
+// The low len bytes of the n-limb value a, big-endian.
+export function limbsToBytes(dst: usize, a: usize, len: i32): void {
+  for (let b = 0; b < len; b++) {
+    const w = load<u32>(a + (<usize>(b >> 2) << 2));
+    store<u8>(dst + <usize>(len - 1 - b), <u8>(w >> (<u32>(8 * (b & 3)))));
+  }
+}
+
+// 1 if a < b (n limbs each), else 0: the borrow out of a − b.
+export function limbsLt(a: usize, b: usize, n: i32): u32 {
+  let borrow: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const d: u64 = <u64>load<u32>(a + off) - <u64>load<u32>(b + off) - borrow;
+    borrow = d >> 63;
+  }
+  return <u32>borrow;
+}
+
+// 1 if the n-limb value a is nonzero.
+export function limbsNonzero(a: usize, n: i32): u32 {
+  let acc: u32 = 0;
+  for (let i = 0; i < n; i++) acc |= load<u32>(a + (<usize>i << 2));
+  return nonzero32(acc);
+}
+
+// 1 if a == b (n limbs).
+export function limbsEq(a: usize, b: usize, n: i32): u32 {
+  let acc: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    acc |= load<u32>(a + off) ^ load<u32>(b + off);
+  }
+  return nonzero32(acc) ^ 1;
+}
+
+// r = ctl ? a : r, n limbs.
+export function limbsCmov(r: usize, a: usize, ctl: u32, n: i32): void {
+  const m = mask32(ctl);
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const x = load<u32>(r + off);
+    store<u32>(r + off, x ^ (m & (x ^ load<u32>(a + off))));
+  }
+}
+
+// r = a − m if a ≥ m (a < 2m, n limbs), in place, whatever a is.
+export function limbsReduceOnce(r: usize, md: usize): void {
+  const n = limbs(md);
+  const m = md + MD_M;
+  let borrow: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const d: u64 = <u64>load<u32>(r + off) - <u64>load<u32>(m + off) - borrow;
+    store<u32>(D + off, <u32>d);
+    borrow = d >> 63;
+  }
+  limbsCmov(r, D, <u32>borrow ^ 1, n);
+}
+
+// r = a·b·R⁻¹ mod m (CIOS). r may alias a or b: the result is assembled in T first.
+export function fmul(r: usize, a: usize, b: usize, md: usize): void {
+  const n = limbs(md);
+  const m0: u32 = load<u32>(md, MD_M0);
+  const m = md + MD_M;
+  for (let i = 0; i < n + 2; i++) store<u32>(T + (<usize>i << 2), 0);
+  const tn = T + (<usize>n << 2);
+  for (let i = 0; i < n; i++) {
+    const bi: u64 = <u64>load<u32>(b + (<usize>i << 2));
+    let c: u64 = 0;
+    for (let j = 0; j < n; j++) {
+      const off = <usize>j << 2;
+      const aj: u64 = <u64>load<u32>(a + off);
+      const s: u64 = <u64>load<u32>(T + off) + aj * bi + c;
+      store<u32>(T + off, <u32>s);
+      c = s >> 32;
+    }
+    let s: u64 = <u64>load<u32>(tn) + c;
+    store<u32>(tn, <u32>s);
+    store<u32>(tn, <u32>(s >> 32), 4);
+    const t0: u32 = load<u32>(T);
+    const q32: u32 = t0 * m0;
+    const q: u64 = <u64>q32;
+    s = <u64>t0 + q * <u64>load<u32>(m);
+    c = s >> 32;
+    for (let j = 1; j < n; j++) {
+      const off = <usize>j << 2;
+      const mj: u64 = <u64>load<u32>(m + off);
+      s = <u64>load<u32>(T + off) + q * mj + c;
+      store<u32>(T + off - 4, <u32>s);
+      c = s >> 32;
+    }
+    s = <u64>load<u32>(tn) + c;
+    store<u32>(tn - 4, <u32>s);
+    store<u32>(tn, load<u32>(tn, 4) + <u32>(s >> 32));
+  }
+  // T < 2m: subtract m unless that borrows past the top word.
+  let borrow: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const d: u64 = <u64>load<u32>(T + off) - <u64>load<u32>(m + off) - borrow;
+    store<u32>(D + off, <u32>d);
+    borrow = d >> 63;
+  }
+  const useD = nonzero32(load<u32>(tn)) | (<u32>borrow ^ 1);
+  const mk = mask32(useD);
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const t = load<u32>(T + off);
+    store<u32>(r + off, t ^ (mk & (t ^ load<u32>(D + off))));
+  }
+}
+
+@inline export function fsqr(r: usize, a: usize, md: usize): void {
+  fmul(r, a, a, md);
+}
+
+// r = a + b mod m.
+export function fadd(r: usize, a: usize, b: usize, md: usize): void {
+  const n = limbs(md);
+  const m = md + MD_M;
+  let c: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const s: u64 = <u64>load<u32>(a + off) + <u64>load<u32>(b + off) + c;
+    store<u32>(r + off, <u32>s);
+    c = s >> 32;
+  }
+  let borrow: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const d: u64 = <u64>load<u32>(r + off) - <u64>load<u32>(m + off) - borrow;
+    store<u32>(D + off, <u32>d);
+    borrow = d >> 63;
+  }
+  limbsCmov(r, D, <u32>c | (<u32>borrow ^ 1), n);
+}
+
+// r = a − b mod m.
+export function fsub(r: usize, a: usize, b: usize, md: usize): void {
+  const n = limbs(md);
+  const m = md + MD_M;
+  let borrow: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const d: u64 = <u64>load<u32>(a + off) - <u64>load<u32>(b + off) - borrow;
+    store<u32>(r + off, <u32>d);
+    borrow = d >> 63;
+  }
+  const mk: u64 = 0 - borrow;
+  let c: u64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i << 2;
+    const s: u64 = <u64>load<u32>(r + off) + (<u64>load<u32>(m + off) & mk) + c;
+    store<u32>(r + off, <u32>s);
+    c = s >> 32;
+  }
+}
+
+// Plain value a (< m) to Montgomery form, and back.
+@inline export function ftoMont(r: usize, a: usize, md: usize): void {
+  fmul(r, a, md + MD_R2, md);
+}
+
+const ONE_PLAIN: usize = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 16);
+
+@inline export function ffromMont(r: usize, a: usize, md: usize): void {
+  fmul(r, a, ONE_PLAIN, md);
+}
+
+// r = a^e (Montgomery form in and out) for a public exponent e of N limbs: fixed 4-bit window,
+// so the sequence of squarings and multiplications depends on e only.
+export function fpow(r: usize, a: usize, e: usize, md: usize): void {
+  const n = limbs(md);
+  memory.copy(POW, md + MD_ONE, FE);
+  memory.copy(POW + FE, a, FE);
+  for (let i = 2; i < 16; i++) fmul(POW + <usize>i * FE, POW + <usize>(i - 1) * FE, a, md);
+  let started = false;
+  for (let w = 8 * n - 1; w >= 0; w--) {
+    const nib = (load<u32>(e + (<usize>(w >> 3) << 2)) >> (<u32>((w & 7) * 4))) & 15;
+    if (started) {
+      fsqr(ACC, ACC, md);
+      fsqr(ACC, ACC, md);
+      fsqr(ACC, ACC, md);
+      fsqr(ACC, ACC, md);
+      if (nib != 0) fmul(ACC, ACC, POW + <usize>nib * FE, md);
+    } else if (nib != 0) {
+      memory.copy(ACC, POW + <usize>nib * FE, FE);
+      started = true;
+    }
+  }
+  if (!started) memory.copy(ACC, md + MD_ONE, FE);
+  memory.copy(r, ACC, FE);
+}
+
+// r = a⁻¹ (Montgomery form), Fermat: m is prime. 0 maps to 0.
+@inline export function finv(r: usize, a: usize, md: usize): void {
+  fpow(r, a, md + MD_EINV, md);
+}
+
+// Fills the descriptor at md for the modulus given as len big-endian bytes at src.
+export function mdInit(md: usize, src: usize, len: i32): void {
+  const n = (len + 3) >> 2;
+  memory.fill(md, 0, MD_SIZE);
+  store<i32>(md, n, MD_N);
+  const m = md + MD_M;
+  limbsFromBytes(m, src, len, n);
+  // m⁻¹ mod 2³² by Newton iteration (each step doubles the correct low bits), then negate.
+  const m0 = load<u32>(m);
+  let inv: u32 = m0;
+  for (let i = 0; i < 5; i++) inv = inv * (2 - m0 * inv);
+  store<u32>(md, 0 - inv, MD_M0);
+  // R mod m and R² mod m by modular doubling of 1: 32·N and 64·N doublings.
+  const one = md + MD_ONE;
+  store<u32>(one, 1);
+  for (let i = 0; i < 32 * n; i++) fadd(one, one, one, md);
+  const r2 = md + MD_R2;
+  memory.copy(r2, one, FE);
+  for (let i = 0; i < 32 * n; i++) fadd(r2, r2, r2, md);
+  // m − 2 (m is odd and > 2: no borrow past limb 0 unless m0 < 2, which no prime here has).
+  const e = md + MD_EINV;
+  memory.copy(e, m, FE);
+  store<u32>(e, m0 - 2);
+}
+
+// Zeroes the scratch that held secret intermediates.
+export function fieldWipe(): void {
+  wipe(T, 4 * (MAX_LIMBS + 3));
+  wipe(D, 4 * (MAX_LIMBS + 3));
+  wipe(POW, 16 * <i32>FE);
+  wipe(ACC, <i32>FE);
+}

@@ -1,0 +1,644 @@
+// Elliptic-curve group arithmetic for P-256, P-384, P-521 (a = −3) and secp256k1 (a = 0), short
+// Weierstrass y² = x³ + ax + b over GF(p) (SEC 1 v2 §2.2.1), generic over the curve: a curve is data
+// (_ec_params.ts) and the field is _field.ts (Montgomery, elements in Montgomery form throughout).
+//
+// Points are homogeneous projective (X:Y:Z), the neutral element is (0:1:0). Addition and doubling use
+// the complete formulas of Renes–Costello–Batina 2015 ("Complete addition formulas for prime order
+// elliptic curves", ePrint 2015/1060): Algorithms 4/5/6 for a = −3 and 7/8/9 for a = 0. They hold for
+// every pair of inputs, the neutral element included, so no input takes an exceptional branch.
+//
+// Scalar multiplication:
+// - mulCt: variable base (ECDH), fixed 4-bit windows, table of 0..15·Q read by a masked scan of all
+//   16 entries; 4 doublings and 1 addition per window whatever the digits.
+// - mulGen: fixed base (signing, key generation), signed 4-bit digits (Booth recoding, −7..8) over a
+//   table of j·16^w·G (j = 1..8, affine) built once per curve at first use into a static region;
+//   one mixed addition per window, each table row read by a masked scan, the sign applied by a masked
+//   negation, a zero digit discarded by a masked move.
+// - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: direct table indexes and
+//   skipped zero digits. Secret paths never call it.
+//
+// CT: for mulCt and mulGen only the curve (hence lengths and loop counts) decides control flow and
+// addresses. Callers on secret paths end with ecWipe(), which zeroes every temporary here and in
+// _field.ts.
+import { eq32, mask32, mux32, nonzero32, wipe } from './_ct';
+import {
+  FE, MD_M, MD_ONE, MD_SIZE, fadd, ffromMont, finv, fieldWipe, fmul, fpow, fsqr, fsub, ftoMont, limbsCmov,
+  limbsEq, limbsFromBytes, limbsLt, limbsNonzero, limbsToBytes, mdInit,
+} from './_field';
+import { K1_PARAMS, P256_PARAMS, P384_PARAMS, P521_PARAMS } from './_ec_params';
+
+// I/O region for the exports of ec.ts, ecdsa.ts and ecdh.ts: JS writes inputs and reads outputs
+// here and passes absolute addresses inside it.
+export const EC_BUF_LEN: i32 = 1024;
+export const EC_BUF: usize = memory.data(EC_BUF_LEN, 16);
+
+const PT: usize = 3 * FE;
+
+// Per-curve constants, derived at first use: field and order descriptors, b and 3b (Montgomery form),
+// G (affine, Montgomery form), the square-root exponent (p + 1)/4.
+const C_FP: usize = 0;
+const C_FN: usize = C_FP + MD_SIZE;
+const C_B: usize = C_FN + MD_SIZE;
+const C_B3: usize = C_B + FE;
+const C_GX: usize = C_B3 + FE;
+const C_GY: usize = C_GX + FE;
+const C_SQ: usize = C_GY + FE;
+const C_STRIDE: usize = C_SQ + FE;
+const CURVES: usize = memory.data(4 * <i32>C_STRIDE, 16);
+const READY: usize = memory.data(8);
+
+// Fixed-base tables: rows · 8 entries · (x, y) of N limbs, rows = ceil(windows / COMB).
+const COMB: i32 = 4;
+const TAB_P256: usize = memory.data(17 * 8 * 64, 16);
+const TAB_P384: usize = memory.data(25 * 8 * 96, 16);
+const TAB_P521: usize = memory.data(33 * 8 * 136, 16);
+const TAB_K1: usize = memory.data(17 * 8 * 64, 16);
+
+// The selected curve.
+export let cN: i32 = 0; // limbs
+export let cL: i32 = 0; // bytes of p and n
+let cBits: i32 = 0; // bit length of n
+let cA0: bool = false; // a = 0
+export let cFP: usize = 0;
+export let cFN: usize = 0;
+let cB: usize = 0;
+let cB3: usize = 0;
+let cGX: usize = 0;
+let cGY: usize = 0;
+let cSQ: usize = 0;
+let cTab: usize = 0;
+let cWin: i32 = 0; // fixed-base windows: ceil((bits + 1) / 4), room for the recoding carry
+let cRows: i32 = 0; // fixed-base table rows
+let cES: usize = 0; // bytes per fixed-base entry
+let cId: i32 = 0;
+
+// Work region: every temporary of the point and scalar code, wiped as one block.
+const TMP_FE: usize = 12;
+const WORK_FE: usize = TMP_FE + 3 + 3 + 2 + 48 + 16 + 4;
+const WORK: usize = memory.data(<i32>(WORK_FE * FE), 16);
+@inline function tmp(i: usize): usize { return WORK + i * FE; }
+const PACC: usize = WORK + TMP_FE * FE; // accumulator point
+const PSEL: usize = PACC + PT; // selected / sum point
+const SELX: usize = PSEL + PT;
+const SELY: usize = SELX + FE;
+const VTAB: usize = SELY + FE; // 16 projective points
+// Scalar and coordinate slots for ecdsa.ts / ecdh.ts.
+export const S0: usize = VTAB + 16 * PT;
+export const S1: usize = S0 + FE;
+export const S2: usize = S1 + FE;
+export const S3: usize = S2 + FE;
+export const S4: usize = S3 + FE;
+export const S5: usize = S4 + FE;
+export const S6: usize = S5 + FE;
+export const S7: usize = S6 + FE;
+export const PRES: usize = S7 + FE; // a result point (3 FE)
+const DIGITS: usize = PRES + PT; // signed digits of mulGen, one byte each (4 FE ≥ 132 bytes)
+const ZERO: usize = memory.data(<i32>FE, 16);
+
+export function ecWipe(): void {
+  wipe(WORK, <i32>(WORK_FE * FE));
+  fieldWipe();
+}
+
+// ---- curve selection -----------------------------------------------------------------------------
+
+function initCurve(id: i32, base: usize, params: usize, len: i32): void {
+  const fp = base + C_FP;
+  const fn = base + C_FN;
+  mdInit(fp, params, len);
+  mdInit(fn, params + <usize>len, len);
+  const n = (len + 3) >> 2;
+  const t = tmp(0);
+  memory.fill(t, 0, FE);
+  limbsFromBytes(t, params + <usize>(2 * len), len, n);
+  ftoMont(base + C_B, t, fp);
+  fadd(base + C_B3, base + C_B, base + C_B, fp);
+  fadd(base + C_B3, base + C_B3, base + C_B, fp);
+  limbsFromBytes(t, params + <usize>(3 * len), len, n);
+  ftoMont(base + C_GX, t, fp);
+  limbsFromBytes(t, params + <usize>(4 * len), len, n);
+  ftoMont(base + C_GY, t, fp);
+  // (p + 1) / 4: p ≡ 3 mod 4 for all four primes, so p + 1 = (p | 3) + 1 has no carry out of limb 0
+  // beyond the ripple computed here.
+  const sq = base + C_SQ;
+  const m = fp + MD_M;
+  let c: u64 = 1;
+  for (let i = 0; i < n; i++) {
+    const s: u64 = <u64>load<u32>(m + (<usize>i << 2)) + c;
+    store<u32>(sq + (<usize>i << 2), <u32>s);
+    c = s >> 32;
+  }
+  for (let i = 0; i < n; i++) {
+    const lo = load<u32>(sq + (<usize>i << 2));
+    const hi: u32 = i + 1 < n ? load<u32>(sq + (<usize>(i + 1) << 2)) : <u32>c;
+    store<u32>(sq + (<usize>i << 2), (lo >> 2) | (hi << 30));
+  }
+  store<u8>(READY + <usize>id, 1);
+}
+
+// Selects curve id (0 P-256, 1 P-384, 2 P-521, 3 secp256k1); returns false for any other id.
+export function useCurve(id: i32): bool {
+  let params: usize, len: i32, bits: i32, tab: usize;
+  if (id == 0) { params = P256_PARAMS; len = 32; bits = 256; tab = TAB_P256; }
+  else if (id == 1) { params = P384_PARAMS; len = 48; bits = 384; tab = TAB_P384; }
+  else if (id == 2) { params = P521_PARAMS; len = 66; bits = 521; tab = TAB_P521; }
+  else if (id == 3) { params = K1_PARAMS; len = 32; bits = 256; tab = TAB_K1; }
+  else return false;
+  const base = CURVES + <usize>id * C_STRIDE;
+  if (load<u8>(READY + <usize>id) == 0) initCurve(id, base, params, len);
+  cId = id;
+  cL = len;
+  cN = (len + 3) >> 2;
+  cBits = bits;
+  cA0 = id == 3;
+  cFP = base + C_FP;
+  cFN = base + C_FN;
+  cB = base + C_B;
+  cB3 = base + C_B3;
+  cGX = base + C_GX;
+  cGY = base + C_GY;
+  cSQ = base + C_SQ;
+  cTab = tab;
+  cWin = (bits + 4) >> 2;
+  cRows = (cWin + COMB - 1) / COMB;
+  cES = <usize>(8 * cN);
+  return true;
+}
+
+// ---- field shorthands on the selected curve ------------------------------------------------------
+
+@inline function fm(r: usize, a: usize, b: usize): void { fmul(r, a, b, cFP); }
+@inline function fa(r: usize, a: usize, b: usize): void { fadd(r, a, b, cFP); }
+@inline function fs(r: usize, a: usize, b: usize): void { fsub(r, a, b, cFP); }
+
+// ---- points --------------------------------------------------------------------------------------
+
+export function pointSetInf(r: usize): void {
+  memory.fill(r, 0, PT);
+  memory.copy(r + FE, cFP + MD_ONE, FE);
+}
+
+// r = ctl ? a : r.
+function pointCmov(r: usize, a: usize, ctl: u32): void {
+  limbsCmov(r, a, ctl, cN);
+  limbsCmov(r + FE, a + FE, ctl, cN);
+  limbsCmov(r + 2 * FE, a + 2 * FE, ctl, cN);
+}
+
+// The common tail of RCB Algorithms 4 and 5 (a = −3), from the products xx = X1X2, yy = Y1Y2, zz = Z1Z2
+// (Z1 for the mixed case) and the cross sums xy, yz, xz. Writes r last, so r may alias an input point.
+function tailAm3(r: usize, xx: usize, yy: usize, zz: usize, xy: usize, yz: usize, xz: usize): void {
+  const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9), t10 = tmp(10), t11 = tmp(11);
+  fm(t6, cB, zz);
+  fs(t6, xz, t6); // xz − b·zz
+  fa(t7, t6, t6);
+  fa(t6, t7, t6); // ·3
+  fs(t7, yy, t6); // yy − 3(xz − b·zz)
+  fa(t8, yy, t6); // yy + 3(xz − b·zz)
+  fa(t9, zz, zz);
+  fa(t9, t9, zz); // 3zz
+  fm(t6, cB, xz);
+  fa(t10, t9, xx);
+  fs(t6, t6, t10); // b·xz − 3zz − xx
+  fa(t10, t6, t6);
+  fa(t6, t10, t6); // ·3
+  fa(t10, xx, xx);
+  fa(t10, t10, xx);
+  fs(t10, t10, t9); // 3xx − 3zz
+  fm(t11, t8, xy);
+  fm(t9, yz, t6);
+  fs(r, t11, t9); // X3
+  fm(t11, t8, t7);
+  fm(t9, t10, t6);
+  fa(r + FE, t11, t9); // Y3
+  fm(t11, t7, yz);
+  fm(t9, xy, t10);
+  fa(r + 2 * FE, t11, t9); // Z3
+}
+
+// The common tail of RCB Algorithms 7 and 8 (a = 0).
+function tailA0(r: usize, xx: usize, yy: usize, zz: usize, xy: usize, yz: usize, xz: usize): void {
+  const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9), t10 = tmp(10), t11 = tmp(11);
+  fa(t6, xx, xx);
+  fa(t6, t6, xx); // 3xx
+  fm(t7, cB3, zz);
+  fa(t8, yy, t7); // yy + 3b·zz
+  fs(t9, yy, t7); // yy − 3b·zz
+  fm(t10, cB3, xz); // 3b·xz
+  fm(t11, xy, t9);
+  fm(t7, yz, t10);
+  fs(r, t11, t7); // X3
+  fm(t11, t9, t8);
+  fm(t7, t10, t6);
+  fa(r + FE, t11, t7); // Y3
+  fm(t11, t8, yz);
+  fm(t7, t6, xy);
+  fa(r + 2 * FE, t11, t7); // Z3
+}
+
+// r = p + q, RCB Algorithm 4 (a = −3) / 7 (a = 0). r may alias p or q.
+export function pointAdd(r: usize, p: usize, q: usize): void {
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5), t6 = tmp(6);
+  const x1 = p, y1 = p + FE, z1 = p + 2 * FE, x2 = q, y2 = q + FE, z2 = q + 2 * FE;
+  fm(t0, x1, x2);
+  fm(t1, y1, y2);
+  fm(t2, z1, z2);
+  fa(t3, x1, y1);
+  fa(t6, x2, y2);
+  fm(t3, t3, t6);
+  fa(t6, t0, t1);
+  fs(t3, t3, t6); // xy
+  fa(t4, y1, z1);
+  fa(t6, y2, z2);
+  fm(t4, t4, t6);
+  fa(t6, t1, t2);
+  fs(t4, t4, t6); // yz
+  fa(t5, x1, z1);
+  fa(t6, x2, z2);
+  fm(t5, t5, t6);
+  fa(t6, t0, t2);
+  fs(t5, t5, t6); // xz
+  if (cA0) tailA0(r, t0, t1, t2, t3, t4, t5);
+  else tailAm3(r, t0, t1, t2, t3, t4, t5);
+}
+
+// r = p + (x, y) for an affine (x, y) that is not the neutral element, RCB Algorithm 5 / 8.
+export function pointAddMixed(r: usize, p: usize, x2: usize, y2: usize): void {
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5), t6 = tmp(6);
+  const x1 = p, y1 = p + FE, z1 = p + 2 * FE;
+  fm(t0, x1, x2);
+  fm(t1, y1, y2);
+  memory.copy(t2, z1, FE);
+  fa(t3, x1, y1);
+  fa(t6, x2, y2);
+  fm(t3, t3, t6);
+  fa(t6, t0, t1);
+  fs(t3, t3, t6); // xy
+  fm(t4, y2, z1);
+  fa(t4, t4, y1); // yz
+  fm(t5, x2, z1);
+  fa(t5, t5, x1); // xz
+  if (cA0) tailA0(r, t0, t1, t2, t3, t4, t5);
+  else tailAm3(r, t0, t1, t2, t3, t4, t5);
+}
+
+// r = 2p, RCB Algorithm 6 (a = −3) / 9 (a = 0). r may alias p.
+export function pointDouble(r: usize, p: usize): void {
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5);
+  const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9);
+  const x = p, y = p + FE, z = p + 2 * FE;
+  if (cA0) {
+    fsqr(t0, y, cFP); // yy
+    fa(t3, t0, t0);
+    fa(t3, t3, t3);
+    fa(t3, t3, t3); // 8yy
+    fm(t1, y, z);
+    fm(t4, x, y);
+    fsqr(t2, z, cFP);
+    fm(t2, cB3, t2); // 3b·zz
+    fm(t5, t2, t3); // X3 part
+    fa(t6, t0, t2); // yy + 3b·zz
+    fm(r + 2 * FE, t1, t3); // Z3 = 8·yy·yz
+    fa(t1, t2, t2);
+    fa(t2, t1, t2);
+    fs(t0, t0, t2); // yy − 9b·zz
+    fm(t6, t0, t6);
+    fa(r + FE, t5, t6); // Y3
+    fm(t7, t0, t4);
+    fa(r, t7, t7); // X3
+    return;
+  }
+  fsqr(t0, x, cFP); // xx
+  fsqr(t1, y, cFP); // yy
+  fsqr(t2, z, cFP); // zz
+  fm(t3, x, y);
+  fa(t3, t3, t3); // 2xy
+  fm(t4, x, z);
+  fa(t4, t4, t4); // 2xz
+  fm(t9, y, z);
+  fa(t9, t9, t9); // 2yz, before r is written
+  fm(t5, cB, t2);
+  fs(t5, t5, t4); // b·zz − 2xz
+  fa(t6, t5, t5);
+  fa(t5, t6, t5); // ·3
+  fs(t6, t1, t5); // yy − …
+  fa(t7, t1, t5); // yy + …
+  fm(t7, t7, t6);
+  fm(t6, t6, t3);
+  fa(t8, t2, t2);
+  fa(t8, t8, t2); // 3zz
+  fm(t5, cB, t4);
+  fa(t3, t8, t0);
+  fs(t5, t5, t3); // b·2xz − 3zz − xx
+  fa(t3, t5, t5);
+  fa(t5, t3, t5); // ·3
+  fa(t3, t0, t0);
+  fa(t3, t3, t0);
+  fs(t3, t3, t8); // 3xx − 3zz
+  fm(t3, t3, t5);
+  fa(t7, t7, t3); // Y3
+  fm(t5, t5, t9);
+  fs(r, t6, t5); // X3
+  fm(t1, t9, t1);
+  fa(t1, t1, t1);
+  fa(r + 2 * FE, t1, t1); // Z3 = 8·yy·yz
+  memory.copy(r + FE, t7, FE);
+}
+
+// (x, y) = affine coordinates of p (Montgomery form); (0, 0) for the neutral element.
+export function pointToAffine(x: usize, y: usize, p: usize): void {
+  const zi = tmp(11);
+  finv(zi, p + 2 * FE, cFP);
+  fm(x, p, zi);
+  fm(y, p + FE, zi);
+}
+
+// 1 if the affine (x, y) (Montgomery form) satisfies y² = x³ + ax + b.
+export function onCurve(x: usize, y: usize): u32 {
+  const t0 = tmp(0), t1 = tmp(1);
+  fsqr(t0, x, cFP);
+  fm(t0, t0, x);
+  if (!cA0) {
+    fs(t0, t0, x);
+    fs(t0, t0, x);
+    fs(t0, t0, x);
+  }
+  fa(t0, t0, cB);
+  fsqr(t1, y, cFP);
+  return limbsEq(t0, t1, cN);
+}
+
+// Reads X‖Y (big-endian, cL bytes each) into (x, y) in Montgomery form; 1 iff both are < p and the
+// point is on the curve (SEC 1 v2 §3.2.2.1 steps 1-2; prime order, so no cofactor check).
+export function pointLoad(x: usize, y: usize, src: usize): u32 {
+  const m = cFP + MD_M;
+  memory.fill(x, 0, FE);
+  memory.fill(y, 0, FE);
+  limbsFromBytes(x, src, cL, cN);
+  limbsFromBytes(y, src + <usize>cL, cL, cN);
+  const ok = limbsLt(x, m, cN) & limbsLt(y, m, cN);
+  ftoMont(x, x, cFP);
+  ftoMont(y, y, cFP);
+  return ok & onCurve(x, y);
+}
+
+// Writes the affine x (and y, if y != 0) of p as big-endian bytes; returns 1 unless p is the neutral
+// element.
+export function pointStore(xOut: usize, yOut: usize, p: usize): u32 {
+  const x = tmp(0), y = tmp(1);
+  const ok = limbsNonzero(p + 2 * FE, cN);
+  pointToAffine(x, y, p);
+  ffromMont(x, x, cFP);
+  limbsToBytes(xOut, x, cL);
+  if (yOut != 0) {
+    ffromMont(y, y, cFP);
+    limbsToBytes(yOut, y, cL);
+  }
+  return ok;
+}
+
+// ---- scalars -------------------------------------------------------------------------------------
+
+// Reads a big-endian scalar of cL bytes into cN limbs plus one zero limb; 1 iff it is in [1, n − 1].
+export function scalarLoad(k: usize, src: usize): u32 {
+  memory.fill(k, 0, FE);
+  limbsFromBytes(k, src, cL, cN);
+  return limbsNonzero(k, cN) & limbsLt(k, cFN + MD_M, cN);
+}
+
+@inline function nibble(k: usize, w: i32): u32 {
+  return (load<u32>(k + (<usize>(w >> 3) << 2)) >> (<u32>((w & 7) << 2))) & 15;
+}
+
+// ---- fixed-base table ----------------------------------------------------------------------------
+
+// Row i holds j·2^(16i)·G for j = 1..8, affine, built from projective multiples with one inversion per
+// row (Montgomery's simultaneous inversion). Window w = 4i + c of the scalar uses row i and is shifted
+// into place by the 4c doublings of the comb (Lim–Lee), so the table is a quarter of a full
+// fixed-window one and fits the static memory. G is public: no wiping needed.
+function buildTable(): void {
+  const base = VTAB; // 8 projective points, then 8 prefix products
+  const pre = VTAB + 8 * PT;
+  const inv = PACC, zi = PACC + FE; // the S slots may hold the caller's scalar
+  const b = PSEL;
+  memory.copy(b, cGX, FE);
+  memory.copy(b + FE, cGY, FE);
+  memory.copy(b + 2 * FE, cFP + MD_ONE, FE);
+  for (let w = 0; w < cRows; w++) {
+    memory.copy(base, b, PT);
+    pointDouble(base + PT, b);
+    for (let j = 2; j < 8; j++) pointAdd(base + <usize>j * PT, base + <usize>(j - 1) * PT, b);
+    memory.copy(pre, base + 2 * FE, FE);
+    for (let j = 1; j < 8; j++) {
+      fm(pre + <usize>j * FE, pre + <usize>(j - 1) * FE, base + <usize>j * PT + 2 * FE);
+    }
+    finv(inv, pre + 7 * FE, cFP);
+    const row = cTab + <usize>w * 8 * cES;
+    for (let j = 7; j >= 0; j--) {
+      const pj = base + <usize>j * PT;
+      if (j > 0) {
+        fm(zi, inv, pre + <usize>(j - 1) * FE);
+        fm(inv, inv, pj + 2 * FE);
+      } else {
+        memory.copy(zi, inv, FE);
+      }
+      const e = row + <usize>j * cES;
+      fm(SELX, pj, zi);
+      fm(SELY, pj + FE, zi);
+      memory.copy(e, SELX, <usize>(4 * cN));
+      memory.copy(e + <usize>(4 * cN), SELY, <usize>(4 * cN));
+    }
+    // 2^16 · b = 2^13 · (8b)
+    pointDouble(b, base + 7 * PT);
+    for (let j = 1; j < 4 * COMB - 3; j++) pointDouble(b, b);
+  }
+  store<u8>(READY + 4 + <usize>cId, 1);
+}
+
+@inline function ensureTable(): void {
+  if (load<u8>(READY + 4 + <usize>cId) == 0) buildTable();
+}
+
+// Booth recoding of k into cWin signed 4-bit digits stored as magnitude | sign << 4 at dst:
+// v = nibble + carry in 0..16; v > 8 becomes v − 16 with a carry out. Branch-free.
+function recode(dst: usize, k: usize): void {
+  let carry: u32 = 0;
+  for (let w = 0; w < cWin; w++) {
+    const v = nibble(k, w) + carry;
+    carry = (v + 7) >> 4;
+    store<u8>(dst + <usize>w, <u8>(mux32(carry, 16 - v, v) | (carry << 4)));
+  }
+}
+
+// ---- scalar multiplication -----------------------------------------------------------------------
+
+// r = k·G for a secret k < n (cN limbs + a zero limb). Constant time: every row is scanned in full,
+// the sign is applied by a masked negation and a zero digit is dropped by a masked move.
+export function mulGen(r: usize, k: usize): void {
+  ensureTable();
+  recode(DIGITS, k);
+  const n = cN;
+  const half = <usize>(4 * n);
+  pointSetInf(r);
+  for (let c = COMB - 1; c >= 0; c--) {
+    if (c != COMB - 1) {
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+    }
+    for (let i = 0; i < cRows; i++) {
+      const w = COMB * i + c;
+      if (w >= cWin) continue;
+      const dg = <u32>load<u8>(DIGITS + <usize>w);
+      const mag = dg & 15;
+      const neg = dg >> 4;
+      memory.fill(SELX, 0, half);
+      memory.fill(SELY, 0, half);
+      const row = cTab + <usize>i * 8 * cES;
+      for (let j = 0; j < 8; j++) {
+        const m = mask32(eq32(<u32>(j + 1), mag));
+        const e = row + <usize>j * cES;
+        for (let l = 0; l < n; l++) {
+          const off = <usize>l << 2;
+          store<u32>(SELX + off, load<u32>(SELX + off) | (m & load<u32>(e + off)));
+          store<u32>(SELY + off, load<u32>(SELY + off) | (m & load<u32>(e + half + off)));
+        }
+      }
+      const ny = tmp(0);
+      fs(ny, ZERO, SELY);
+      limbsCmov(SELY, ny, neg, n);
+      pointAddMixed(PSEL, r, SELX, SELY);
+      pointCmov(r, PSEL, nonzero32(mag));
+    }
+  }
+}
+
+// VTAB[j] = j·(x, y) for j = 0..15.
+function buildVarTable(x: usize, y: usize): void {
+  pointSetInf(VTAB);
+  const p1 = VTAB + PT;
+  memory.copy(p1, x, FE);
+  memory.copy(p1 + FE, y, FE);
+  memory.copy(p1 + 2 * FE, cFP + MD_ONE, FE);
+  for (let j = 2; j < 16; j++) {
+    const pj = VTAB + <usize>j * PT;
+    if ((j & 1) == 0) pointDouble(pj, VTAB + <usize>(j >> 1) * PT);
+    else pointAdd(pj, pj - PT, p1);
+  }
+}
+
+@inline function scalarWindows(): i32 {
+  return (cBits + 3) >> 2;
+}
+
+// r = k·(x, y) for a secret k < n and an affine point (Montgomery form). Constant time.
+export function mulCt(r: usize, x: usize, y: usize, k: usize): void {
+  buildVarTable(x, y);
+  pointSetInf(r);
+  const top = scalarWindows() - 1;
+  for (let w = top; w >= 0; w--) {
+    if (w != top) {
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+    }
+    const nib = nibble(k, w);
+    memory.fill(PSEL, 0, PT);
+    for (let j = 0; j < 16; j++) {
+      const m = mask32(eq32(<u32>j, nib));
+      const e = VTAB + <usize>j * PT;
+      for (let c = 0; c < 3; c++) {
+        const dst = PSEL + <usize>c * FE;
+        const src = e + <usize>c * FE;
+        for (let i = 0; i < cN; i++) {
+          const off = <usize>i << 2;
+          store<u32>(dst + off, load<u32>(dst + off) | (m & load<u32>(src + off)));
+        }
+      }
+    }
+    pointAdd(r, r, PSEL);
+  }
+}
+
+// r = u1·G + u2·(x, y) for PUBLIC scalars (verification only): variable time.
+export function mulDoubleVartime(r: usize, u1: usize, u2: usize, x: usize, y: usize): void {
+  ensureTable();
+  buildVarTable(x, y);
+  pointSetInf(r);
+  const top = scalarWindows() - 1;
+  for (let w = top; w >= 0; w--) {
+    if (w != top) {
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+    }
+    const nib = nibble(u2, w);
+    if (nib != 0) pointAdd(r, r, VTAB + <usize>nib * PT);
+  }
+  // u1·G on the comb, added in after u2·Q: r = u2·Q + Σ_c 16^c · Σ_i d(4i+c)·row_i, by Horner in c.
+  recode(DIGITS, u1);
+  memory.copy(PACC, r, PT);
+  pointSetInf(r);
+  const half = <usize>(4 * cN);
+  for (let c = COMB - 1; c >= 0; c--) {
+    if (c != COMB - 1) {
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+      pointDouble(r, r);
+    }
+    for (let i = 0; i < cRows; i++) {
+      const w = COMB * i + c;
+      if (w >= cWin) continue;
+      const dg = <u32>load<u8>(DIGITS + <usize>w);
+      const mag = dg & 15;
+      if (mag == 0) continue;
+      const e = cTab + <usize>i * 8 * cES + <usize>(mag - 1) * cES;
+      memory.fill(SELX, 0, FE);
+      memory.fill(SELY, 0, FE);
+      memory.copy(SELX, e, half);
+      memory.copy(SELY, e + half, half);
+      if ((dg >> 4) != 0) fs(SELY, ZERO, SELY);
+      pointAddMixed(r, r, SELX, SELY);
+    }
+  }
+  pointAdd(r, r, PACC);
+}
+
+// ---- exports: point validation and decompression --------------------------------------------------
+
+// 1 iff X‖Y at q (2·L bytes) is a point of the curve with both coordinates < p.
+export function ecPointValid(curve: i32, q: usize): i32 {
+  if (!useCurve(curve)) return 0;
+  return <i32>pointLoad(S0, S1, q);
+}
+
+// out = X‖Y from X at x and the parity of Y (SEC 1 v2 §2.3.4 step 2.4): Y = (x³ + ax + b)^((p+1)/4),
+// valid as p ≡ 3 mod 4 for all four primes; 0 if x ≥ p or x³ + ax + b is not a square.
+export function ecDecompress(curve: i32, x: usize, yOdd: i32, out: usize): i32 {
+  if (!useCurve(curve)) return 0;
+  const xm = S0, rhs = S1, ym = S2, t = S3;
+  memory.fill(xm, 0, FE);
+  limbsFromBytes(xm, x, cL, cN);
+  if (limbsLt(xm, cFP + MD_M, cN) == 0) return 0;
+  ftoMont(xm, xm, cFP);
+  fsqr(rhs, xm, cFP);
+  fm(rhs, rhs, xm);
+  if (!cA0) {
+    fs(rhs, rhs, xm);
+    fs(rhs, rhs, xm);
+    fs(rhs, rhs, xm);
+  }
+  fa(rhs, rhs, cB);
+  fpow(ym, rhs, cSQ, cFP);
+  fsqr(t, ym, cFP);
+  if (limbsEq(t, rhs, cN) == 0) return 0;
+  ffromMont(ym, ym, cFP);
+  if (<i32>(load<u32>(ym) & 1) != (yOdd & 1)) fs(ym, ZERO, ym);
+  memory.copy(out, x, <usize>cL);
+  limbsToBytes(out + <usize>cL, ym, cL);
+  return 1;
+}
