@@ -160,7 +160,10 @@ function start(key: usize, keyLen: i32, iv: usize, ivLen: i32, decrypt: i32): i3
   // The key schedule and GHASH key are overwritten below; the rest starts from zero.
   memory.fill(Y, 0, <usize>GCM_CTX_LEN - Y_OFF);
   const rounds = aesSetKey(key, keyLen, KS);
-  if (rounds == 0) return 0;
+  if (rounds == 0) {
+    clear();
+    return 0;
+  }
   seti(ROUNDS_OFF, rounds);
   seti(DECRYPT_OFF, decrypt);
   if (ivLen == 12) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { aesGcm } from '../../src/crypto/aes-gcm.js';
 import { AuthenticationError } from '../../src/crypto/errors.js';
 import { aesGcm as fromIndex } from '../../src/crypto/index.js';
-import { CHUNK, IN, OUT, mem, region } from '../../src/crypto/_wasm.js';
+import { CHUNK, IN, OUT, mem, region, wasm } from '../../src/crypto/_wasm.js';
 import { hex, loadWycheproof, toHex, type WycheproofCase } from '../vectors/wycheproof.js';
 
 type NodeGcm = 'aes-128-gcm' | 'aes-192-gcm' | 'aes-256-gcm';
@@ -491,6 +491,15 @@ describe('argument checks', () => {
       expect(() => aesGcm.createSealStream(key, iv, undefined, t)).toThrow(RangeError);
     }
     expect(() => aesGcm.open(key, iv, key, undefined, 12.5)).toThrow(new TypeError('expected tagLength to be an integer, got 12.5'));
+  });
+  it('the WASM core refuses a bad key length itself and leaves nothing behind', () => {
+    const gcmSeal = wasm.gcmSeal as (keyLen: number, ivLen: number, aadLen: number, msgLen: number) => number;
+    const gcmInit = wasm.gcmInit as (keyLen: number, ivLen: number, decrypt: number) => number;
+    mem().fill(0x33, IN, IN + 64);
+    expect(gcmSeal(20, 12, 0, 8)).toBe(0);
+    expect(isZero(mem().subarray(IN, IN + 40))).toBe(true);
+    expect(gcmInit(31, 12, 0)).toBe(0);
+    expect(isZero(ctx())).toBe(true);
   });
   it('a Buffer is accepted wherever a Uint8Array is', () => {
     const k = Buffer.alloc(24, 1);
