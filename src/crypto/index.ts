@@ -5,3 +5,7 @@ export { sha256, sha384, sha512, createHash, type Hash } from './sha2.js';
 export { hmac, hmacVerify, createHmac, type Hmac } from './hmac.js';
 export { hkdf, hkdfExtract, hkdfExpand } from './hkdf.js';
 export { aesGcm, type GcmEncryptor, type GcmDecryptor } from './aes-gcm.js';
+export { InvalidKeyError, type InvalidKeyCode } from './errors.js';
+export { ecdsa, type EcKeyPair, type SignOptions, type VerifyOptions, type SignatureFormat } from './ecdsa.js';
+export { ecdh } from './ecdh.js';
+export { ecKeys, type CurveName, type EcJwk, type KeyInput } from './_ec-keys.js';

@@ -1,11 +1,17 @@
 // ECDSA (src/crypto/ecdsa.ts over the WASM EC core): RFC 6979 nonces and signatures (A.2.5–A.2.7),
 // Wycheproof, node:crypto (OpenSSL) and @noble/curves as oracles both ways on all four curves,
 // tampering, strict DER, low-S, argument checks.
-import { describe, expect, it } from 'vitest';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { ecdsa as nobleEcdsa } from '@noble/curves/abstract/weierstrass.js';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { sha256 as nobleSha256, sha384 as nobleSha384, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CURVES, type CurveName } from '../../src/crypto/_ec-keys.js';
 import { bits2int, rfc6979Nonces, scalarInRange } from '../../src/crypto/_rfc6979.js';
-import { sha256, sha384, sha512, type HashName } from '../../src/crypto/index.js';
-import { hex, toHex } from '../vectors/wycheproof.js';
+import { mem, region } from '../../src/crypto/_wasm.js';
+import { ecdsa, ecKeys, InvalidKeyError, sha256, sha384, sha512, type HashName } from '../../src/crypto/index.js';
+import { hex, loadWycheproof, toHex, type WycheproofCase } from '../vectors/wycheproof.js';
 
 /** RFC 6979 A.2.5 (P-256), A.2.6 (P-384), A.2.7 (P-521): key x, public U, and per message and hash k, r, s. */
 const RFC6979: { curve: CurveName; x: string; ux: string; uy: string; cases: [string, HashName, string, string, string][] }[] = [
@@ -116,5 +122,321 @@ describe('RFC 6979 nonces', () => {
     expect(toHex(bits2int(t, 32, 256))).toBe(toHex(t.subarray(0, 32)));
     // A hash shorter than qlen is taken whole (SHA-256 on P-384).
     expect(toHex(bits2int(t.subarray(0, 32), 48, 384))).toBe('00'.repeat(16) + toHex(t.subarray(0, 32)));
+  });
+});
+
+const HASHES: HashName[] = ['SHA-256', 'SHA-384', 'SHA-512'];
+const NAMES = Object.keys(CURVES) as CurveName[];
+const NODE_CURVE: Record<CurveName, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1', secp256k1: 'secp256k1' };
+const NODE_HASH: Record<HashName, string> = { 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' };
+// noble's HMAC-DRBG hashes with the hash its curve object was built with, so there is one per pair.
+const NOBLE_HASH = { 'SHA-256': nobleSha256, 'SHA-384': nobleSha384, 'SHA-512': nobleSha512 } as const;
+const NOBLE_POINT = { 'P-256': p256.Point, 'P-384': p384.Point, 'P-521': p521.Point, secp256k1: secp256k1.Point } as const;
+const noble = (curve: CurveName, hash: HashName) => nobleEcdsa(NOBLE_POINT[curve], NOBLE_HASH[hash]);
+const pkcs8Of = (k: KeyObject) => k.export({ format: 'der', type: 'pkcs8' });
+const spkiOf = (k: KeyObject) => k.export({ format: 'der', type: 'spki' });
+const nodeKeys = (curve: CurveName) => generateKeyPairSync('ec', { namedCurve: NODE_CURVE[curve] });
+const fromPkcs8 = (b: Uint8Array) => createPrivateKey({ key: Buffer.from(b), format: 'der', type: 'pkcs8' });
+const fromSpki = (b: Uint8Array) => createPublicKey({ key: Buffer.from(b), format: 'der', type: 'spki' });
+/** The scalar d of a PKCS#8 key, via node's JWK export. */
+const scalarOf = (pkcs8: Uint8Array) => Uint8Array.from(Buffer.from(fromPkcs8(pkcs8).export({ format: 'jwk' }).d!, 'base64url'));
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('RFC 6979 signatures (deterministic mode)', () => {
+  for (const v of RFC6979) {
+    const c = CURVES[v.curve];
+    const privateKey = ecKeys.pkcs8(v.curve, hex(pad(v.x, c.L)));
+    it(`${v.curve}: the key's public point is U`, () => {
+      expect(toHex(ecKeys.publicPoint(privateKey))).toBe(`04${pad(v.ux, c.L)}${pad(v.uy, c.L)}`);
+    });
+    for (const [msg, hash, , r, s] of v.cases) {
+      it(`${v.curve} ${hash} "${msg}": r, s as published, and they verify`, () => {
+        const sig = ecdsa.sign(v.curve, hash, privateKey, utf8(msg), { format: 'p1363', deterministic: true });
+        expect(toHex(sig)).toBe(pad(r, c.L) + pad(s, c.L));
+        const u = hex(`04${pad(v.ux, c.L)}${pad(v.uy, c.L)}`);
+        expect(ecdsa.verify(v.curve, hash, u, utf8(msg), sig, { format: 'p1363' })).toBe(true);
+        expect(ecdsa.verify(v.curve, hash, u, utf8(msg === 'test' ? 'sample' : 'test'), sig, { format: 'p1363' })).toBe(false);
+        const der = ecdsa.sign(v.curve, hash, privateKey, utf8(msg), { format: 'der', deterministic: true });
+        expect(nodeVerify(NODE_HASH[hash], utf8(msg), fromPkcs8(privateKey), der)).toBe(true);
+      });
+    }
+  }
+});
+
+describe('@noble/curves as oracle of the nonce (deterministic and hedged)', () => {
+  for (const curve of NAMES) {
+    it(`${curve}: same r‖s as noble for every hash, deterministic and with the same extra entropy`, () => {
+      for (let i = 0; i < 8; i++) {
+        const { privateKey } = ecdsa.generateKeyPair(curve);
+        const d = scalarOf(privateKey);
+        const msg = randomBytes(i * 7);
+        for (const hash of HASHES) {
+          const e = DIGEST[hash](msg);
+          const det = ecdsa.sign(curve, hash, privateKey, msg, { format: 'p1363', deterministic: true });
+          expect(toHex(det)).toBe(toHex(noble(curve, hash).sign(e, d, { prehash: false, lowS: false })));
+          const extra = randomBytes(32);
+          vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementationOnce(<T extends ArrayBufferView | null>(a: T): T => {
+            (a as unknown as Uint8Array).set(extra);
+            return a;
+          });
+          const hedged = ecdsa.sign(curve, hash, privateKey, msg, { format: 'p1363' });
+          expect(toHex(hedged)).toBe(toHex(noble(curve, hash).sign(e, d, { prehash: false, lowS: false, extraEntropy: extra })));
+          expect(toHex(hedged)).not.toBe(toHex(det));
+        }
+      }
+    });
+  }
+
+  it('hedged signatures of one message differ from call to call; deterministic ones do not', () => {
+    const { privateKey } = ecdsa.generateKeyPair('P-256');
+    const msg = utf8('same message');
+    const sigs = new Set(Array.from({ length: 10 }, () => toHex(ecdsa.sign('P-256', 'SHA-256', privateKey, msg, { format: 'p1363' }))));
+    expect(sigs.size).toBe(10);
+    const det = new Set(Array.from({ length: 3 }, () => toHex(ecdsa.sign('P-256', 'SHA-256', privateKey, msg, { format: 'p1363', deterministic: true }))));
+    expect(det.size).toBe(1);
+  });
+});
+
+interface SigCase extends WycheproofCase {
+  msg: string;
+  sig: string;
+}
+interface SigGroup {
+  publicKeyDer: string;
+  publicKey: { uncompressed: string };
+  sha: HashName;
+  tests: SigCase[];
+}
+
+describe('Wycheproof', () => {
+  for (const [file, format] of [
+    ['ecdsa_secp256r1_sha256_test.json', 'der'],
+    ['ecdsa_secp256r1_sha256_p1363_test.json', 'p1363'],
+  ] as const) {
+    const data = loadWycheproof<SigGroup>(file);
+    let run = 0;
+    for (const group of data.testGroups) {
+      const spki = hex(group.publicKeyDer);
+      const point = hex(group.publicKey.uncompressed);
+      for (const tc of group.tests) {
+        it(`Wycheproof/${file}/${tc.tcId}`, () => {
+          const valid = tc.result === 'valid';
+          expect(ecdsa.verify('P-256', group.sha, spki, hex(tc.msg), hex(tc.sig), { format })).toBe(valid);
+          expect(ecdsa.verify('P-256', group.sha, point, hex(tc.msg), hex(tc.sig), { format })).toBe(valid);
+          run++;
+        });
+      }
+    }
+    it(`Wycheproof/${file}: all ${data.numberOfTests} cases ran, none acceptable`, () => {
+      expect(run).toBe(data.numberOfTests);
+      expect(data.testGroups.flatMap((g) => g.tests).filter((t) => t.result === 'acceptable')).toEqual([]);
+    });
+  }
+});
+
+describe('node:crypto (OpenSSL) as oracle, both ways', () => {
+  const PER_HASH = 24;
+  for (const curve of NAMES) {
+    it(`${curve}: ${PER_HASH * 3 * 2} signatures made here verify in node, and as many made by node verify here`, () => {
+      let checked = 0;
+      for (let i = 0; i < PER_HASH; i++) {
+        // Alternate who made the key pair.
+        const ours = i % 2 === 0 ? ecdsa.generateKeyPair(curve) : undefined;
+        const theirs = ours ? undefined : nodeKeys(curve);
+        const privateKey = ours ? ours.privateKey : pkcs8Of(theirs!.privateKey);
+        const publicKey = ours ? ours.publicKey : spkiOf(theirs!.publicKey);
+        const nodePriv = fromPkcs8(privateKey);
+        const nodePub = fromSpki(publicKey);
+        for (const hash of HASHES) {
+          const msg = randomBytes((i * 13) % 200);
+          for (const format of ['der', 'p1363'] as const) {
+            const dsaEncoding = format === 'der' ? 'der' : 'ieee-p1363';
+            const sig = ecdsa.sign(curve, hash, privateKey, msg, { format });
+            expect(nodeVerify(NODE_HASH[hash], msg, { key: nodePub, dsaEncoding }, sig)).toBe(true);
+            expect(ecdsa.verify(curve, hash, publicKey, msg, sig, { format })).toBe(true);
+            const theirSig = nodeSign(NODE_HASH[hash], msg, { key: nodePriv, dsaEncoding });
+            expect(ecdsa.verify(curve, hash, publicKey, msg, theirSig, { format })).toBe(true);
+            expect(ecdsa.verify(curve, hash, nodePub, msg, theirSig, { format })).toBe(true);
+            // The other hash never verifies.
+            const other = hash === 'SHA-256' ? 'SHA-384' : 'SHA-256';
+            expect(ecdsa.verify(curve, other, publicKey, msg, theirSig, { format })).toBe(false);
+            checked += 2;
+          }
+        }
+      }
+      expect(checked).toBe(PER_HASH * 3 * 2 * 2);
+    });
+  }
+
+  it('KeyObjects are accepted as private and public keys', () => {
+    for (const curve of NAMES) {
+      const { privateKey, publicKey } = nodeKeys(curve);
+      const msg = utf8('key objects');
+      const sig = ecdsa.sign(curve, 'SHA-256', privateKey, msg, { format: 'der' });
+      expect(ecdsa.verify(curve, 'SHA-256', publicKey, msg, sig, { format: 'der' })).toBe(true);
+      // A private KeyObject verifies with its public half.
+      expect(ecdsa.verify(curve, 'SHA-256', privateKey, msg, sig, { format: 'der' })).toBe(true);
+      expect(() => ecdsa.sign(curve, 'SHA-256', publicKey, msg, { format: 'der' })).toThrow(InvalidKeyError);
+    }
+  });
+});
+
+describe('key generation', () => {
+  for (const curve of NAMES) {
+    it(`${curve}: node imports the pair, the halves match, and keys differ`, () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        const { privateKey, publicKey } = ecdsa.generateKeyPair(curve);
+        const priv = fromPkcs8(privateKey);
+        expect(priv.asymmetricKeyDetails?.namedCurve).toBe(NODE_CURVE[curve]);
+        expect(toHex(spkiOf(createPublicKey(priv)))).toBe(toHex(publicKey));
+        seen.add(toHex(privateKey));
+      }
+      expect(seen.size).toBe(20);
+    });
+  }
+
+  it('P-521 scalars use the full 521 bits: the top byte takes both values of its one bit', () => {
+    const tops = Array.from({ length: 40 }, () => {
+      const d = scalarOf(ecdsa.generateKeyPair('P-521').privateKey);
+      expect(d.length).toBe(66);
+      return d[0]!;
+    });
+    expect(Math.max(...tops)).toBe(1);
+    expect(Math.min(...tops)).toBe(0);
+  });
+});
+
+describe('low-S', () => {
+  it('secp256k1 (and P-256) with lowS: s ≤ n/2 always, node still verifies; without it high s occurs', () => {
+    for (const curve of ['secp256k1', 'P-256'] as const) {
+      const c = CURVES[curve];
+      const { privateKey, publicKey } = ecdsa.generateKeyPair(curve);
+      let high = 0;
+      for (let i = 0; i < 64; i++) {
+        const msg = randomBytes(16);
+        const low = ecdsa.sign(curve, 'SHA-256', privateKey, msg, { format: 'p1363', lowS: true });
+        expect(BigInt(`0x${toHex(low.subarray(c.L))}`) <= c.n / 2n).toBe(true);
+        expect(nodeVerify('sha256', msg, { key: fromSpki(publicKey), dsaEncoding: 'ieee-p1363' }, low)).toBe(true);
+        const any = ecdsa.sign(curve, 'SHA-256', privateKey, msg, { format: 'p1363', deterministic: true });
+        if (BigInt(`0x${toHex(any.subarray(c.L))}`) > c.n / 2n) high++;
+        // Deterministic + lowS is the deterministic signature with s negated when high.
+        const detLow = ecdsa.sign(curve, 'SHA-256', privateKey, msg, { format: 'p1363', deterministic: true, lowS: true });
+        expect(toHex(detLow.subarray(0, c.L))).toBe(toHex(any.subarray(0, c.L)));
+      }
+      expect(high).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('tampering and malformed input', () => {
+  for (const curve of NAMES) {
+    it(`${curve}: a flipped bit in the message, r, s or the public key is rejected`, () => {
+      const c = CURVES[curve];
+      const { privateKey } = ecdsa.generateKeyPair(curve);
+      const point = ecKeys.publicPoint(privateKey);
+      const msg = randomBytes(40);
+      const sig = ecdsa.sign(curve, 'SHA-256', privateKey, msg, { format: 'p1363' });
+      expect(ecdsa.verify(curve, 'SHA-256', point, msg, sig, { format: 'p1363' })).toBe(true);
+      for (let i = 0; i < 48; i++) {
+        const m = msg.slice();
+        m[i % m.length]! ^= 1 << i % 8;
+        expect(ecdsa.verify(curve, 'SHA-256', point, m, sig, { format: 'p1363' })).toBe(false);
+        const s = sig.slice();
+        const at = Math.floor((i * 2 * c.L) / 48);
+        s[at]! ^= 1 << i % 8;
+        expect(ecdsa.verify(curve, 'SHA-256', point, msg, s, { format: 'p1363' })).toBe(false);
+        const q = point.slice();
+        q[1 + Math.floor((i * 2 * c.L) / 48)]! ^= 1 << i % 8;
+        expect(ecdsa.verify(curve, 'SHA-256', q, msg, sig, { format: 'p1363' })).toBe(false);
+      }
+      // Another key, another curve, zero r or s, r‖s ≥ n, infinity and empty points: false, no throw.
+      expect(ecdsa.verify(curve, 'SHA-256', ecdsa.generateKeyPair(curve).publicKey, msg, sig, { format: 'p1363' })).toBe(false);
+      const otherCurve = curve === 'P-256' ? 'secp256k1' : 'P-256';
+      expect(ecdsa.verify(otherCurve, 'SHA-256', ecKeys.publicKey(privateKey), msg, sig.subarray(0, 64), { format: 'p1363' })).toBe(false);
+      const zeroR = sig.slice();
+      zeroR.fill(0, 0, c.L);
+      expect(ecdsa.verify(curve, 'SHA-256', point, msg, zeroR, { format: 'p1363' })).toBe(false);
+      const bigS = sig.slice();
+      bigS.set(c.nBytes, c.L);
+      expect(ecdsa.verify(curve, 'SHA-256', point, msg, bigS, { format: 'p1363' })).toBe(false);
+      for (const bad of [new Uint8Array(0), Uint8Array.of(0), Uint8Array.of(4), new Uint8Array(2 * c.L + 1)]) {
+        expect(ecdsa.verify(curve, 'SHA-256', bad, msg, sig, { format: 'p1363' })).toBe(false);
+      }
+    });
+  }
+
+  it('an off-curve point, a compressed key and an SPKI of the wrong curve behave', () => {
+    const { privateKey, publicKey } = ecdsa.generateKeyPair('P-384');
+    const msg = utf8('points');
+    const sig = ecdsa.sign('P-384', 'SHA-384', privateKey, msg, { format: 'der' });
+    const compressed = ecKeys.publicPoint(publicKey, { compressed: true });
+    expect(compressed.length).toBe(49);
+    expect(ecdsa.verify('P-384', 'SHA-384', compressed, msg, sig, { format: 'der' })).toBe(true);
+    const off = ecKeys.publicPoint(publicKey);
+    off[96]! ^= 1;
+    expect(ecdsa.verify('P-384', 'SHA-384', off, msg, sig, { format: 'der' })).toBe(false);
+    expect(ecdsa.verify('P-256', 'SHA-384', publicKey, msg, sig, { format: 'der' })).toBe(false);
+  });
+
+  it('DER signatures are parsed strictly; garbage never throws', () => {
+    const { privateKey, publicKey } = ecdsa.generateKeyPair('P-256');
+    const msg = utf8('der');
+    const der = ecdsa.sign('P-256', 'SHA-256', privateKey, msg, { format: 'der' });
+    expect(ecdsa.verify('P-256', 'SHA-256', publicKey, msg, der, { format: 'der' })).toBe(true);
+    const h = toHex(der);
+    const bad = [
+      h + '00', // trailing byte
+      '3081' + h.slice(2, 4) + h.slice(4), // long-form length where short fits
+      h.slice(0, -2), // truncated
+      '31' + h.slice(2), // SET, not SEQUENCE
+    ];
+    for (const b of bad) expect(ecdsa.verify('P-256', 'SHA-256', publicKey, msg, hex(b), { format: 'der' }), b).toBe(false);
+    expect(ecdsa.verify('P-256', 'SHA-256', publicKey, msg, ecdsa.sign('P-256', 'SHA-256', privateKey, msg, { format: 'p1363' }), { format: 'der' })).toBe(false);
+    for (let i = 0; i < 200; i++) {
+      const junk = randomBytes(i % 90);
+      if (i % 3 === 0) junk[0] = 0x30;
+      expect(ecdsa.verify('P-256', 'SHA-256', publicKey, msg, junk, { format: 'der' })).toBe(false);
+      expect(ecdsa.verify('P-256', 'SHA-256', junk, msg, der, { format: 'der' })).toBe(false);
+    }
+  });
+});
+
+describe('arguments, errors and wiping', () => {
+  const { privateKey, publicKey } = ecdsa.generateKeyPair('P-256');
+  const msg = utf8('args');
+  const sig = ecdsa.sign('P-256', 'SHA-256', privateKey, msg, { format: 'der' });
+
+  it('TypeError for wrong types and unknown names, naming the argument', () => {
+    expect(() => ecdsa.sign('P-192' as CurveName, 'SHA-256', privateKey, msg, { format: 'der' })).toThrow(/expected curve 'P-256'.*got P-192/);
+    expect(() => ecdsa.sign('P-256', 'SHA-1' as HashName, privateKey, msg, { format: 'der' })).toThrow(TypeError);
+    expect(() => ecdsa.sign('P-256', 'SHA-256', privateKey, 'text' as unknown as Uint8Array, { format: 'der' })).toThrow(/msg/);
+    expect(() => ecdsa.sign('P-256', 'SHA-256', 'pem' as unknown as Uint8Array, msg, { format: 'der' })).toThrow(/expected privateKey to be a Uint8Array/);
+    expect(() => ecdsa.sign('P-256', 'SHA-256', privateKey, msg, {} as never)).toThrow(/options.format/);
+    expect(() => ecdsa.verify('P-256', 'SHA-256', publicKey, msg, sig, { format: 'raw' as 'der' })).toThrow(TypeError);
+    expect(() => ecdsa.verify('P-256', 'SHA-256', publicKey, msg, [1, 2] as unknown as Uint8Array, { format: 'der' })).toThrow(/sig/);
+    expect(() => ecdsa.verify('P-256', 'SHA-256', null as unknown as Uint8Array, msg, sig, { format: 'der' })).toThrow(/publicKey.*null/);
+    expect(() => ecdsa.generateKeyPair('Curve25519' as CurveName)).toThrow(TypeError);
+  });
+
+  it('InvalidKeyError with a code for unusable private keys', () => {
+    expect(() => ecdsa.sign('P-384', 'SHA-256', privateKey, msg, { format: 'der' })).toThrow(expect.objectContaining({ code: 'WRONG_CURVE' }));
+    expect(() => ecdsa.sign('P-256', 'SHA-256', publicKey, msg, { format: 'der' })).toThrow(expect.objectContaining({ code: 'MALFORMED' }));
+    const c = CURVES['P-256'];
+    const nKey = Buffer.from(privateKey);
+    const at = nKey.indexOf(Buffer.from(scalarOf(privateKey)));
+    nKey.set(c.nBytes, at);
+    expect(() => ecdsa.sign('P-256', 'SHA-256', nKey, msg, { format: 'der' })).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
+    nKey.fill(0, at, at + 32);
+    expect(() => ecdsa.sign('P-256', 'SHA-256', nKey, msg, { format: 'der' })).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
+  });
+
+  it('EC_BUF holds no secret after signing', () => {
+    ecdsa.sign('P-521', 'SHA-512', ecdsa.generateKeyPair('P-521').privateKey, msg, { format: 'der' });
+    const buf = region('EC_BUF');
+    expect(mem().subarray(buf, buf + 1024).every((b) => b === 0)).toBe(true);
   });
 });
