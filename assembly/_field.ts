@@ -2,15 +2,23 @@
 // group orders of P-256, P-384, P-521 and secp256k1 (SEC 1 v2 §2.2, FIPS 186-5 / SP 800-186 §3).
 //
 // Strategy: a modulus is data, a descriptor in static memory (limb count, -m⁻¹ mod 2³², m, R² mod m,
-// R mod m, m − 2), so one CIOS multiplication (Koç–Acar–Kaliski 1996: coarsely integrated operand
-// scanning) serves every field; R = 2^(32·N). Limbs are u32, little-endian, products accumulate in u64.
+// R mod m, m − 2, and the id of its unrolled code in _field_fixed.ts). Multiplication is Montgomery
+// CIOS (Koç–Acar–Kaliski 1996: coarsely integrated operand scanning), squaring is cross products,
+// doubling and SOS reduction; R = 2^(32·N). Limbs are u32, little-endian, products accumulate in u64.
+// The hot operations are generated per modulus (scripts/gen-ec-field.mjs) with the modulus limbs as
+// literals, so the sparse NIST primes lose most of their reduction multiplications.
 // Elements are kept fully reduced (< m): every operation ends with a subtraction of m that always
 // runs and a mask that decides whether it takes effect, so no branch or memory index depends on an
 // operand. Inversion is Fermat (a^(m−2)) with a fixed 4-bit window over the public exponent.
 //
 // CT: only the limb count and the (public) exponents of fpow decide control flow. The scratch words
-// T, D and the window table hold secret intermediates: callers on secret paths end with fieldWipe().
+// D and the window table hold secret intermediates: callers on secret paths end with fieldWipe().
 import { mask32, nonzero32, wipe } from './_ct';
+import {
+  addK1N, addK1P, addP256N, addP256P, addP384N, addP384P, addP521N, addP521P, mulK1N, mulK1P, mulP256N, mulP256P,
+  mulP384N, mulP384P, mulP521N, mulP521P, sqrK1N, sqrK1P, sqrP256N, sqrP256P, sqrP384N, sqrP384P, sqrP521N,
+  sqrP521P, subK1N, subK1P, subP256N, subP256P, subP384N, subP384P, subP521N, subP521P,
+} from './_field_fixed';
 
 export const MAX_LIMBS: i32 = 17;
 // Bytes per element slot: up to 17 limbs, padded to a multiple of 8.
@@ -23,9 +31,10 @@ export const MD_M: usize = 8;
 export const MD_R2: usize = MD_M + FE;
 export const MD_ONE: usize = MD_R2 + FE;
 export const MD_EINV: usize = MD_ONE + FE;
-export const MD_SIZE: usize = MD_EINV + FE;
+export const MD_ID: usize = MD_EINV + FE;
+export const MD_SIZE: usize = MD_ID + 8;
 
-const T: usize = memory.data(4 * (MAX_LIMBS + 3), 16);
+
 const D: usize = memory.data(4 * (MAX_LIMBS + 3), 16);
 const POW: usize = memory.data(16 * <i32>FE, 16);
 const ACC: usize = memory.data(<i32>FE, 16);
@@ -106,102 +115,59 @@ export function limbsReduceOnce(r: usize, md: usize): void {
   limbsCmov(r, D, <u32>borrow ^ 1, n);
 }
 
-// r = a·b·R⁻¹ mod m (CIOS). r may alias a or b: the result is assembled in T first.
+// r = a·b·R⁻¹ mod m. r may alias a or b.
 export function fmul(r: usize, a: usize, b: usize, md: usize): void {
-  const n = limbs(md);
-  const m0: u32 = load<u32>(md, MD_M0);
-  const m = md + MD_M;
-  for (let i = 0; i < n + 2; i++) store<u32>(T + (<usize>i << 2), 0);
-  const tn = T + (<usize>n << 2);
-  for (let i = 0; i < n; i++) {
-    const bi: u64 = <u64>load<u32>(b + (<usize>i << 2));
-    let c: u64 = 0;
-    for (let j = 0; j < n; j++) {
-      const off = <usize>j << 2;
-      const aj: u64 = <u64>load<u32>(a + off);
-      const s: u64 = <u64>load<u32>(T + off) + aj * bi + c;
-      store<u32>(T + off, <u32>s);
-      c = s >> 32;
-    }
-    let s: u64 = <u64>load<u32>(tn) + c;
-    store<u32>(tn, <u32>s);
-    store<u32>(tn, <u32>(s >> 32), 4);
-    const t0: u32 = load<u32>(T);
-    const q32: u32 = t0 * m0;
-    const q: u64 = <u64>q32;
-    s = <u64>t0 + q * <u64>load<u32>(m);
-    c = s >> 32;
-    for (let j = 1; j < n; j++) {
-      const off = <usize>j << 2;
-      const mj: u64 = <u64>load<u32>(m + off);
-      s = <u64>load<u32>(T + off) + q * mj + c;
-      store<u32>(T + off - 4, <u32>s);
-      c = s >> 32;
-    }
-    s = <u64>load<u32>(tn) + c;
-    store<u32>(tn - 4, <u32>s);
-    store<u32>(tn, load<u32>(tn, 4) + <u32>(s >> 32));
-  }
-  // T < 2m: subtract m unless that borrows past the top word.
-  let borrow: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const off = <usize>i << 2;
-    const d: u64 = <u64>load<u32>(T + off) - <u64>load<u32>(m + off) - borrow;
-    store<u32>(D + off, <u32>d);
-    borrow = d >> 63;
-  }
-  const useD = nonzero32(load<u32>(tn)) | (<u32>borrow ^ 1);
-  const mk = mask32(useD);
-  for (let i = 0; i < n; i++) {
-    const off = <usize>i << 2;
-    const t = load<u32>(T + off);
-    store<u32>(r + off, t ^ (mk & (t ^ load<u32>(D + off))));
+  switch (load<i32>(md, MD_ID)) {
+    case 0: mulP256P(r, a, b); break;
+    case 1: mulP256N(r, a, b); break;
+    case 2: mulP384P(r, a, b); break;
+    case 3: mulP384N(r, a, b); break;
+    case 4: mulP521P(r, a, b); break;
+    case 5: mulP521N(r, a, b); break;
+    case 6: mulK1P(r, a, b); break;
+    default: mulK1N(r, a, b);
   }
 }
 
-@inline export function fsqr(r: usize, a: usize, md: usize): void {
-  fmul(r, a, a, md);
+// r = a²·R⁻¹ mod m.
+export function fsqr(r: usize, a: usize, md: usize): void {
+  switch (load<i32>(md, MD_ID)) {
+    case 0: sqrP256P(r, a); break;
+    case 1: sqrP256N(r, a); break;
+    case 2: sqrP384P(r, a); break;
+    case 3: sqrP384N(r, a); break;
+    case 4: sqrP521P(r, a); break;
+    case 5: sqrP521N(r, a); break;
+    case 6: sqrK1P(r, a); break;
+    default: sqrK1N(r, a);
+  }
 }
 
 // r = a + b mod m.
 export function fadd(r: usize, a: usize, b: usize, md: usize): void {
-  const n = limbs(md);
-  const m = md + MD_M;
-  let c: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const off = <usize>i << 2;
-    const s: u64 = <u64>load<u32>(a + off) + <u64>load<u32>(b + off) + c;
-    store<u32>(r + off, <u32>s);
-    c = s >> 32;
+  switch (load<i32>(md, MD_ID)) {
+    case 0: addP256P(r, a, b); break;
+    case 1: addP256N(r, a, b); break;
+    case 2: addP384P(r, a, b); break;
+    case 3: addP384N(r, a, b); break;
+    case 4: addP521P(r, a, b); break;
+    case 5: addP521N(r, a, b); break;
+    case 6: addK1P(r, a, b); break;
+    default: addK1N(r, a, b);
   }
-  let borrow: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const off = <usize>i << 2;
-    const d: u64 = <u64>load<u32>(r + off) - <u64>load<u32>(m + off) - borrow;
-    store<u32>(D + off, <u32>d);
-    borrow = d >> 63;
-  }
-  limbsCmov(r, D, <u32>c | (<u32>borrow ^ 1), n);
 }
 
 // r = a − b mod m.
 export function fsub(r: usize, a: usize, b: usize, md: usize): void {
-  const n = limbs(md);
-  const m = md + MD_M;
-  let borrow: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const off = <usize>i << 2;
-    const d: u64 = <u64>load<u32>(a + off) - <u64>load<u32>(b + off) - borrow;
-    store<u32>(r + off, <u32>d);
-    borrow = d >> 63;
-  }
-  const mk: u64 = 0 - borrow;
-  let c: u64 = 0;
-  for (let i = 0; i < n; i++) {
-    const off = <usize>i << 2;
-    const s: u64 = <u64>load<u32>(r + off) + (<u64>load<u32>(m + off) & mk) + c;
-    store<u32>(r + off, <u32>s);
-    c = s >> 32;
+  switch (load<i32>(md, MD_ID)) {
+    case 0: subP256P(r, a, b); break;
+    case 1: subP256N(r, a, b); break;
+    case 2: subP384P(r, a, b); break;
+    case 3: subP384N(r, a, b); break;
+    case 4: subP521P(r, a, b); break;
+    case 5: subP521N(r, a, b); break;
+    case 6: subK1P(r, a, b); break;
+    default: subK1N(r, a, b);
   }
 }
 
@@ -246,11 +212,13 @@ export function fpow(r: usize, a: usize, e: usize, md: usize): void {
   fpow(r, a, md + MD_EINV, md);
 }
 
-// Fills the descriptor at md for the modulus given as len big-endian bytes at src.
-export function mdInit(md: usize, src: usize, len: i32): void {
+// Fills the descriptor at md for the modulus given as len big-endian bytes at src, whose unrolled
+// code in _field_fixed.ts has the given id.
+export function mdInit(md: usize, src: usize, len: i32, id: i32): void {
   const n = (len + 3) >> 2;
   memory.fill(md, 0, MD_SIZE);
   store<i32>(md, n, MD_N);
+  store<i32>(md, id, MD_ID);
   const m = md + MD_M;
   limbsFromBytes(m, src, len, n);
   // m⁻¹ mod 2³² by Newton iteration (each step doubles the correct low bits), then negate.
@@ -273,7 +241,6 @@ export function mdInit(md: usize, src: usize, len: i32): void {
 
 // Zeroes the scratch that held secret intermediates.
 export function fieldWipe(): void {
-  wipe(T, 4 * (MAX_LIMBS + 3));
   wipe(D, 4 * (MAX_LIMBS + 3));
   wipe(POW, 16 * <i32>FE);
   wipe(ACC, <i32>FE);

@@ -105,8 +105,8 @@ export function ecWipe(): void {
 function initCurve(id: i32, base: usize, params: usize, len: i32): void {
   const fp = base + C_FP;
   const fn = base + C_FN;
-  mdInit(fp, params, len);
-  mdInit(fn, params + <usize>len, len);
+  mdInit(fp, params, len, 2 * id);
+  mdInit(fn, params + <usize>len, len, 2 * id + 1);
   const n = (len + 3) >> 2;
   const t = tmp(0);
   memory.fill(t, 0, FE);

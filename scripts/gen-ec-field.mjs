@@ -1,0 +1,138 @@
+// Generates assembly/_field_fixed.ts: Montgomery multiplication (CIOS), squaring (cross products,
+// doubling, squares, then SOS reduction), addition and subtraction, fully unrolled for each modulus of
+// the EC core, with the modulus limbs as literals (zero limbs vanish, limbs equal to 1 become adds).
+// Run: node scripts/gen-ec-field.mjs > assembly/_field_fixed.ts
+const MODULI = [
+  ['P256P', 'ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 8],
+  ['P256N', 'ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 8],
+  ['P384P', 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff', 12],
+  ['P384N', 'ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973', 12],
+  ['P521P', '1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff', 17],
+  ['P521N', '1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409', 17],
+  ['K1P', 'fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f', 8],
+  ['K1N', 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141', 8],
+];
+const M32 = (1n << 32n) - 1n;
+const hex = (x) => `0x${x.toString(16)}`;
+const limbsOf = (h, n) => Array.from({ length: n }, (_, i) => (BigInt(`0x${h}`) >> BigInt(32 * i)) & M32);
+const negInv = (m0) => {
+  let inv = m0;
+  for (let i = 0; i < 5; i++) inv = (inv * (2n - ((m0 * inv) & M32))) & M32;
+  return (-inv) & M32;
+};
+// "+ q·m" for a literal limb m.
+const qm = (m) => (m === 0n ? '' : m === 1n ? ' + q' : ` + q * ${hex(m)}`);
+const loads = (p, v, n) => Array.from({ length: n }, (_, i) => `  const ${v}${i}: u64 = <u64>load<u32>(${p}, ${4 * i});`);
+const decl = (v, from, to) => `  let ${Array.from({ length: to - from }, (_, i) => `${v}${from + i}: u64 = 0`).join(', ')};`;
+
+// Conditional final subtraction of m from t[off..off+n-1] with top word `top`, stored to r.
+function finalSub(out, t, off, n, m, top) {
+  out.push(`  let br: u64 = 0;`);
+  for (let i = 0; i < n; i++) {
+    const sub = m[i] === 0n ? '' : ` - ${hex(m[i])}`;
+    out.push(`  s = ${t}${off + i}${sub}${i ? ' - br' : ''}; const d${i}: u64 = s & 0xffffffff; br = s >> 63;`);
+  }
+  out.push(`  const mk: u64 = 0 - (${top} | (br ^ 1));`);
+  for (let i = 0; i < n; i++) {
+    const ti = `${t}${off + i}`;
+    out.push(`  store<u32>(r, <u32>(${ti} ^ (mk & (${ti} ^ d${i}))), ${4 * i});`);
+  }
+}
+
+// One Montgomery reduction row: q from w[i], add q·m at w[i..], carry out in c.
+function reduceRow(out, w, i, n, m, m0inv) {
+  out.push(m0inv === 1n ? `  q = ${w}${i};` : `  q = (${w}${i} * ${hex(m0inv)}) & 0xffffffff;`);
+  if (m0inv === 1n && m[0] === M32) out.push(`  c = ${w}${i};`); // w + w·(2³² − 1) = w·2³²
+  else out.push(`  s = ${w}${i}${qm(m[0])}; c = s >> 32;`);
+}
+
+function genMul(name, m, n, m0inv) {
+  const out = [`// r = a·b·2^-${32 * n} mod ${name} (CIOS).`, `export function mul${name}(r: usize, a: usize, b: usize): void {`];
+  out.push(...loads('a', 'a', n), decl('t', 0, n + 2), `  let s: u64 = 0, c: u64 = 0, q: u64 = 0, bi: u64 = 0;`);
+  for (let i = 0; i < n; i++) {
+    out.push(`  bi = <u64>load<u32>(b, ${4 * i});`);
+    for (let j = 0; j < n; j++) {
+      const prev = i ? `t${j} + ` : '';
+      const carry = j ? ' + c' : '';
+      out.push(`  s = ${prev}a${j} * bi${carry}; t${j} = s & 0xffffffff; c = s >> 32;`);
+    }
+    out.push(i ? `  s = t${n} + c; t${n} = s & 0xffffffff; t${n + 1} = s >> 32;` : `  t${n} = c; t${n + 1} = 0;`);
+    reduceRow(out, 't', 0, n, m, m0inv);
+    for (let j = 1; j < n; j++) out.push(`  s = t${j}${qm(m[j])} + c; t${j - 1} = s & 0xffffffff; c = s >> 32;`);
+    out.push(`  s = t${n} + c; t${n - 1} = s & 0xffffffff; t${n} = t${n + 1} + (s >> 32);`);
+  }
+  finalSub(out, 't', 0, n, m, `t${n}`);
+  out.push('}');
+  return out.join('\n');
+}
+
+function genSqr(name, m, n, m0inv) {
+  const out = [`// r = a²·2^-${32 * n} mod ${name}.`, `export function sqr${name}(r: usize, a: usize): void {`];
+  out.push(...loads('a', 'a', n), decl('u', 0, 2 * n), `  let s: u64 = 0, c: u64 = 0, q: u64 = 0, cc: u64 = 0;`);
+  // Cross products a_i·a_j, i < j.
+  for (let i = 0; i < n - 1; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const prev = i ? `u${i + j} + ` : ''; // row i − 1 wrote positions i .. i + n − 1
+      const carry = j > i + 1 ? ' + c' : '';
+      out.push(`  s = ${prev}a${i} * a${j}${carry}; u${i + j} = s & 0xffffffff; c = s >> 32;`);
+    }
+    out.push(`  u${i + n} = c;`);
+  }
+  // Double.
+  out.push(`  u${2 * n - 1} = u${2 * n - 2} >> 31;`);
+  for (let k = 2 * n - 2; k >= 1; k--) out.push(`  u${k} = ((u${k} << 1) | (u${k - 1} >> 31)) & 0xffffffff;`);
+  out.push(`  u0 = (u0 << 1) & 0xffffffff;`);
+  // Squares on the diagonal.
+  for (let i = 0; i < n; i++) {
+    out.push(`  q = a${i} * a${i};`);
+    out.push(`  s = u${2 * i} + (q & 0xffffffff)${i ? ' + c' : ''}; u${2 * i} = s & 0xffffffff; c = s >> 32;`);
+    out.push(`  s = u${2 * i + 1} + (q >> 32) + c; u${2 * i + 1} = s & 0xffffffff; c = s >> 32;`);
+  }
+  // SOS reduction.
+  for (let i = 0; i < n; i++) {
+    reduceRow(out, 'u', i, n, m, m0inv);
+    for (let j = 1; j < n; j++) out.push(`  s = u${i + j}${qm(m[j])} + c; u${i + j} = s & 0xffffffff; c = s >> 32;`);
+    out.push(`  s = u${i + n} + c${i ? ' + cc' : ''}; u${i + n} = s & 0xffffffff; cc = s >> 32;`);
+  }
+  finalSub(out, 'u', n, n, m, 'cc');
+  out.push('}');
+  return out.join('\n');
+}
+
+function genAdd(name, m, n) {
+  const out = [`// r = a + b mod ${name}.`, `export function add${name}(r: usize, a: usize, b: usize): void {`];
+  out.push(`  let s: u64 = 0, c: u64 = 0;`);
+  for (let i = 0; i < n; i++) {
+    out.push(`  s = <u64>load<u32>(a, ${4 * i}) + <u64>load<u32>(b, ${4 * i})${i ? ' + c' : ''}; const t${i}: u64 = s & 0xffffffff; c = s >> 32;`);
+  }
+  finalSub(out, 't', 0, n, m, 'c');
+  out.push('}');
+  return out.join('\n');
+}
+
+function genSub(name, m, n) {
+  const out = [`// r = a − b mod ${name}.`, `export function sub${name}(r: usize, a: usize, b: usize): void {`];
+  out.push(`  let s: u64 = 0, br: u64 = 0, c: u64 = 0;`);
+  for (let i = 0; i < n; i++) {
+    out.push(`  s = <u64>load<u32>(a, ${4 * i}) - <u64>load<u32>(b, ${4 * i})${i ? ' - br' : ''}; const d${i}: u64 = s & 0xffffffff; br = s >> 63;`);
+  }
+  out.push(`  const mk: u64 = 0 - br;`);
+  for (let i = 0; i < n; i++) {
+    const add = m[i] === 0n ? '' : ` + (mk & ${hex(m[i])})`;
+    out.push(`  s = d${i}${add}${i ? ' + c' : ''}; store<u32>(r, <u32>s, ${4 * i}); c = s >> 32;`);
+  }
+  out.push('}');
+  return out.join('\n');
+}
+
+const parts = [
+  '// GENERATED by scripts/gen-ec-field.mjs: do not edit. Unrolled Montgomery arithmetic for the prime',
+  '// fields and group orders of P-256, P-384, P-521 and secp256k1 (R = 2^(32·N)); _field.ts dispatches here.',
+  '// CT: straight-line code, the final subtractions are masked; nothing branches on or indexes by a value.',
+];
+for (const [name, h, n] of MODULI) {
+  const m = limbsOf(h, n);
+  const m0inv = negInv(m[0]);
+  parts.push('', genMul(name, m, n, m0inv), '', genSqr(name, m, n, m0inv), '', genAdd(name, m, n), '', genSub(name, m, n));
+}
+process.stdout.write(`${parts.join('\n')}\n`);
