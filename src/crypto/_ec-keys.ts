@@ -139,7 +139,7 @@ export function ecdhRaw(c: Curve, d: Uint8Array, q: Uint8Array): Uint8Array | nu
 export function pointFromSec1(c: Curve, p: Uint8Array): Uint8Array {
   const L = c.L;
   if (p.length === 2 * L + 1 && p[0] === 0x04) {
-    const xy = p.slice(1);
+    const xy = Uint8Array.from(p.subarray(1)); // a copy: Buffer#slice would be a view
     if (!core().ecPointValid(c.id, put(A, xy))) throw new InvalidKeyError('NOT_ON_CURVE', `public key is not a point of ${c.name}`);
     return xy;
   }
@@ -240,7 +240,8 @@ export function parsePkcs8(der: Uint8Array): { curve: Curve; d: Uint8Array; poin
     ec.end();
     const d = new Uint8Array(c.L);
     d.set(dRaw, c.L - dRaw.length);
-    return point ? { curve: c, d, point } : { curve: c, d };
+    // Copied (Buffer#slice would not): callers wipe the DER of a KeyObject export, which a view shares.
+    return point ? { curve: c, d, point: Uint8Array.from(point) } : { curve: c, d };
   } catch (e) {
     if (e instanceof InvalidKeyError) throw e;
     throw malformed('PKCS#8 private key', e);

@@ -1,10 +1,10 @@
 // EC key formats (src/crypto/_ec-keys.ts, _der.ts): SPKI, PKCS#8 (RFC 5915 inside), SEC1 points and JWK,
 // byte-for-byte against node:crypto's exports in both directions, strict DER, and the typed errors.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, ECDH, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DerError, DerReader, TAG, tlv, uintTlv } from '../../src/crypto/_der.js';
 import { CURVES, encodePkcs8, encodeSpki, parsePkcs8, parseSpki, type CurveName } from '../../src/crypto/_ec-keys.js';
-import { InvalidKeyError } from '../../src/crypto/index.js';
+import { ecKeys, InvalidKeyError } from '../../src/crypto/index.js';
 import { hex, toHex } from '../vectors/wycheproof.js';
 
 const NODE_CURVE: Record<CurveName, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1', secp256k1: 'secp256k1' };
@@ -124,5 +124,77 @@ describe('SPKI and PKCS#8 against node:crypto', () => {
       pkcs8.replace('0420', '0421').replace('046d306b', '046d306c'), // d longer than L
     ];
     for (const bad of malformedPkcs8) expect(() => parsePkcs8(hex(bad)), bad).toThrow(InvalidKeyError);
+  });
+});
+
+describe('ecKeys: JWK, SEC1 points and helpers against node:crypto', () => {
+  for (const curve of NAMES) {
+    it(`${curve}: toJwk/fromJwk round trip with node's JWK export, both ways, bytes and KeyObjects`, () => {
+      for (let i = 0; i < 10; i++) {
+        const k = nodePair(curve);
+        const nodeJwk = k.priv.export({ format: 'jwk' });
+        expect(ecKeys.toJwk(k.pkcs8)).toEqual(nodeJwk);
+        expect(ecKeys.toJwk(k.priv)).toEqual(nodeJwk);
+        expect(ecKeys.toJwk(k.spki)).toEqual(k.pub.export({ format: 'jwk' }));
+        expect(ecKeys.toJwk(k.pub)).toEqual(k.pub.export({ format: 'jwk' }));
+        expect(toHex(ecKeys.fromJwk(nodeJwk as never))).toBe(toHex(k.pkcs8));
+        expect(toHex(ecKeys.fromJwk(k.pub.export({ format: 'jwk' }) as never))).toBe(toHex(k.spki));
+        // node reads the JWK we write.
+        const ours = ecKeys.toJwk(k.pkcs8);
+        expect(createPrivateKey({ key: ours as never, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }).equals(k.pkcs8)).toBe(true);
+      }
+    });
+
+    it(`${curve}: SEC1 points (compressed too), spki(), pkcs8(), publicKey() and curveOf() agree with node`, () => {
+      const c = CURVES[curve];
+      for (let i = 0; i < 10; i++) {
+        const k = nodePair(curve);
+        const raw = k.pub.export({ format: 'jwk' });
+        const uncompressed = toHex(Uint8Array.of(4, ...b64u(raw.x!), ...b64u(raw.y!)));
+        const compressed = toHex(ECDH.convertKey(hex(uncompressed), NODE_CURVE[curve], undefined, undefined, 'compressed') as Buffer);
+        expect(toHex(ecKeys.publicPoint(k.spki))).toBe(uncompressed);
+        expect(toHex(ecKeys.publicPoint(k.pkcs8, { compressed: true }))).toBe(compressed);
+        expect(toHex(ecKeys.publicPoint(k.pub, { compressed: true }))).toBe(compressed);
+        expect(toHex(ecKeys.spki(curve, hex(compressed)))).toBe(toHex(k.spki));
+        expect(toHex(ecKeys.spki(curve, hex(uncompressed)))).toBe(toHex(k.spki));
+        expect(toHex(ecKeys.pkcs8(curve, b64u(k.jwk.d)))).toBe(toHex(k.pkcs8));
+        expect(toHex(ecKeys.publicKey(k.pkcs8))).toBe(toHex(k.spki));
+        expect(toHex(ecKeys.publicKey(k.priv))).toBe(toHex(k.spki));
+        expect(ecKeys.curveOf(k.spki)).toBe(curve);
+        expect(ecKeys.curveOf(k.pkcs8)).toBe(curve);
+        expect(c.L).toBe(b64u(raw.x!).length);
+      }
+    });
+  }
+
+  it('refuses inconsistent, off-curve, out-of-range and malformed JWKs and keys with the right code', () => {
+    const a = nodePair('P-256');
+    const b = nodePair('P-256');
+    const jwk = a.priv.export({ format: 'jwk' }) as { kty: 'EC'; crv: CurveName; x: string; y: string; d: string };
+    expect(() => ecKeys.fromJwk({ ...jwk, d: b.jwk.d })).toThrow(invalidKey('MISMATCH'));
+    const y = b64u(jwk.y);
+    y[31]! ^= 1;
+    expect(() => ecKeys.fromJwk({ ...jwk, y: Buffer.from(y).toString('base64url') })).toThrow(invalidKey('NOT_ON_CURVE'));
+    expect(() => ecKeys.fromJwk({ ...jwk, d: Buffer.from(CURVES['P-256'].nBytes).toString('base64url') })).toThrow(invalidKey('OUT_OF_RANGE'));
+    expect(() => ecKeys.fromJwk({ ...jwk, d: 'AA'.repeat(21) + 'A' })).toThrow(invalidKey('OUT_OF_RANGE'));
+    expect(() => ecKeys.fromJwk({ ...jwk, x: jwk.x + '=' })).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.fromJwk({ ...jwk, x: jwk.x.slice(1) })).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.fromJwk({ ...jwk, x: undefined as unknown as string })).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.fromJwk({ ...jwk, kty: 'RSA' as 'EC' })).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.fromJwk({ ...jwk, crv: 'P-192' as CurveName })).toThrow(invalidKey('WRONG_CURVE'));
+    expect(() => ecKeys.fromJwk(null as never)).toThrow(TypeError);
+    // A PKCS#8 key whose embedded public key belongs to another private key.
+    const swapped = Buffer.from(a.pkcs8);
+    const pubA = Buffer.from(ecKeys.publicPoint(a.spki));
+    swapped.set(ecKeys.publicPoint(b.spki), swapped.indexOf(pubA));
+    expect(() => ecKeys.toJwk(swapped)).toThrow(invalidKey('MISMATCH'));
+    expect(() => ecKeys.pkcs8('P-256', new Uint8Array(32))).toThrow(invalidKey('OUT_OF_RANGE'));
+    expect(() => ecKeys.pkcs8('P-256', new Uint8Array(31))).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.spki('P-384', ecKeys.publicPoint(a.spki))).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.publicPoint(hex('3000'))).toThrow(InvalidKeyError);
+    expect(() => ecKeys.publicPoint('key' as never)).toThrow(TypeError);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey;
+    expect(() => ecKeys.publicPoint(rsa)).toThrow(invalidKey('MALFORMED'));
+    expect(() => ecKeys.spki('P-256', hex('02' + 'ff'.repeat(32)))).toThrow(invalidKey('NOT_ON_CURVE'));
   });
 });
