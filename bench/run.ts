@@ -7,10 +7,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { consoleLine, CrossValidationError, machine, markdownTable, runSuite, type Row, type Suite } from './harness.js';
+import { ecdsaSuites } from './suites/ecdsa.js';
 import { symmetricSuites } from './suites/symmetric.js';
 import { checkTargets } from './targets.js';
 
-const ALL: Suite[] = [...symmetricSuites];
+const ALL: Suite[] = [...symmetricSuites, ...ecdsaSuites];
 
 const { values } = parseArgs({
   options: {
