@@ -14,15 +14,16 @@
 //   table of j·16^w·G (j = 1..8, affine) built once per curve at first use into a static region;
 //   one mixed addition per window, each table row read by a masked scan, the sign applied by a masked
 //   negation, a zero digit discarded by a masked move.
-// - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: direct table indexes and
-//   skipped zero digits. Secret paths never call it.
+// - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: Jacobian coordinates with
+//   the fast incomplete formulas, branches on digits and exceptional cases, width-5 NAF for Q, direct
+//   comb-table indexes for G. Secret paths never call it.
 //
 // CT: for mulCt and mulGen only the curve (hence lengths and loop counts) decides control flow and
 // addresses. Callers on secret paths end with ecWipe(), which zeroes every temporary here and in
 // _field.ts.
 import { eq32, mask32, mux32, nonzero32, wipe } from './_ct';
 import {
-  FE, MD_M, MD_ONE, MD_SIZE, fadd, ffromMont, finv, fieldWipe, fmul, fpow, fsqr, fsub, ftoMont, limbsCmov,
+  FE, MAX_LIMBS, MD_M, MD_ONE, MD_SIZE, fadd, ffromMont, finv, fieldWipe, fmul, fpow, fsqr, fsub, ftoMont, limbsCmov,
   limbsEq, limbsFromBytes, limbsLt, limbsNonzero, limbsToBytes, mdInit,
 } from './_field';
 import { K1_PARAMS, P256_PARAMS, P384_PARAMS, P521_PARAMS } from './_ec_params';
@@ -94,6 +95,7 @@ export const S7: usize = S6 + FE;
 export const PRES: usize = S7 + FE; // a result point (3 FE)
 const DIGITS: usize = PRES + PT; // signed digits of mulGen, one byte each (4 FE ≥ 132 bytes)
 const ZERO: usize = memory.data(<i32>FE, 16);
+const MAX_NAF: i32 = 32 * MAX_LIMBS + 1;
 
 export function ecWipe(): void {
   wipe(WORK, <i32>(WORK_FE * FE));
@@ -562,33 +564,219 @@ export function mulCt(r: usize, x: usize, y: usize, k: usize): void {
   }
 }
 
-// r = u1·G + u2·(x, y) for PUBLIC scalars (verification only): variable time.
+// ---- verification: Jacobian coordinates, variable time, PUBLIC inputs only --------------------------
+//
+// (X:Y:Z) stands for (X/Z², Y/Z³); Z = 0 is the neutral element. The formulas are the fast incomplete
+// ones of the Explicit-Formulas Database (dbl-2001-b for a = −3, dbl-2009-l for a = 0, add-2007-bl,
+// madd-2007-bl) with the exceptional cases (neutral element, equal or opposite points) taken by
+// branches: fine for signature verification, where everything is public, and never used with secrets.
+
+@inline function isInfVartime(p: usize): bool {
+  return limbsNonzero(p + 2 * FE, cN) == 0;
+}
+
+function jSetInfVartime(r: usize): void {
+  memory.copy(r, cFP + MD_ONE, FE);
+  memory.copy(r + FE, cFP + MD_ONE, FE);
+  memory.fill(r + 2 * FE, 0, FE);
+}
+
+function jDoubleVartime(r: usize, p: usize): void {
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5);
+  const t6 = tmp(6), t7 = tmp(7);
+  const x = p, y = p + FE, z = p + 2 * FE;
+  if (cA0) {
+    fsqr(t0, x, cFP); // A
+    fsqr(t1, y, cFP); // B
+    fsqr(t2, t1, cFP); // C
+    fa(t3, x, t1);
+    fsqr(t3, t3, cFP);
+    fs(t3, t3, t0);
+    fs(t3, t3, t2);
+    fa(t3, t3, t3); // D = 2((X + B)² − A − C)
+    fa(t4, t0, t0);
+    fa(t4, t4, t0); // E = 3A
+    fsqr(t5, t4, cFP); // F
+    fm(t6, y, z);
+    fa(t6, t6, t6); // Z3 = 2YZ
+    fa(t7, t3, t3);
+    fs(t7, t5, t7); // X3 = F − 2D
+    fs(t3, t3, t7);
+    fm(t3, t4, t3);
+    fa(t2, t2, t2);
+    fa(t2, t2, t2);
+    fa(t2, t2, t2);
+    fs(r + FE, t3, t2); // Y3 = E(D − X3) − 8C
+  } else {
+    fsqr(t0, z, cFP); // delta
+    fsqr(t1, y, cFP); // gamma
+    fm(t2, x, t1); // beta
+    fs(t3, x, t0);
+    fa(t4, x, t0);
+    fm(t3, t3, t4);
+    fa(t4, t3, t3);
+    fa(t3, t4, t3); // alpha = 3(X − delta)(X + delta)
+    fa(t6, y, z);
+    fsqr(t6, t6, cFP);
+    fs(t6, t6, t1);
+    fs(t6, t6, t0); // Z3 = (Y + Z)² − gamma − delta
+    fa(t2, t2, t2);
+    fa(t2, t2, t2); // 4beta
+    fsqr(t7, t3, cFP);
+    fa(t5, t2, t2);
+    fs(t7, t7, t5); // X3 = alpha² − 8beta
+    fs(t2, t2, t7);
+    fm(t2, t2, t3);
+    fsqr(t1, t1, cFP);
+    fa(t1, t1, t1);
+    fa(t1, t1, t1);
+    fa(t1, t1, t1);
+    fs(r + FE, t2, t1); // Y3 = alpha(4beta − X3) − 8gamma²
+  }
+  memory.copy(r, t7, FE);
+  memory.copy(r + 2 * FE, t6, FE);
+}
+
+// r = p + (x2, y2) for an affine point (madd-2007-bl).
+function jAddMixedVartime(r: usize, p: usize, x2: usize, y2: usize): void {
+  const x1 = p, y1 = p + FE, z1 = p + 2 * FE;
+  if (isInfVartime(p)) {
+    memory.copy(r, x2, FE);
+    memory.copy(r + FE, y2, FE);
+    memory.copy(r + 2 * FE, cFP + MD_ONE, FE);
+    return;
+  }
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5);
+  const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9), t10 = tmp(10), t11 = tmp(11);
+  fsqr(t0, z1, cFP); // Z1Z1
+  fm(t1, x2, t0); // U2
+  fm(t2, y2, z1);
+  fm(t2, t2, t0); // S2
+  fs(t3, t1, x1); // H
+  fs(t4, t2, y1);
+  fa(t4, t4, t4); // rr
+  if (limbsNonzero(t3, cN) == 0) {
+    if (limbsNonzero(t4, cN) == 0) jDoubleVartime(r, p);
+    else jSetInfVartime(r);
+    return;
+  }
+  fsqr(t5, t3, cFP); // HH
+  fa(t6, t5, t5);
+  fa(t6, t6, t6); // I
+  fm(t7, t3, t6); // J
+  fm(t8, x1, t6); // V
+  fsqr(t9, t4, cFP);
+  fs(t9, t9, t7);
+  fs(t9, t9, t8);
+  fs(t9, t9, t8); // X3
+  fm(t10, y1, t7);
+  fa(t10, t10, t10); // 2·Y1·J
+  fa(t11, z1, t3);
+  fsqr(t11, t11, cFP);
+  fs(t11, t11, t0);
+  fs(t11, t11, t5); // Z3
+  fs(t8, t8, t9);
+  fm(t8, t4, t8);
+  fs(r + FE, t8, t10); // Y3
+  memory.copy(r, t9, FE);
+  memory.copy(r + 2 * FE, t11, FE);
+}
+
+// r = p + q (add-2007-bl).
+function jAddVartime(r: usize, p: usize, q: usize): void {
+  if (isInfVartime(p)) {
+    memory.copy(r, q, PT);
+    return;
+  }
+  if (isInfVartime(q)) {
+    memory.copy(r, p, PT);
+    return;
+  }
+  const x1 = p, y1 = p + FE, z1 = p + 2 * FE, x2 = q, y2 = q + FE, z2 = q + 2 * FE;
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5);
+  const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9), t10 = tmp(10), t11 = tmp(11);
+  fsqr(t0, z1, cFP); // Z1Z1
+  fsqr(t1, z2, cFP); // Z2Z2
+  fm(t2, x1, t1); // U1
+  fm(t3, x2, t0); // U2
+  fm(t4, y1, z2);
+  fm(t4, t4, t1); // S1
+  fm(t5, y2, z1);
+  fm(t5, t5, t0); // S2
+  fs(t3, t3, t2); // H
+  fs(t5, t5, t4);
+  fa(t5, t5, t5); // rr
+  if (limbsNonzero(t3, cN) == 0) {
+    if (limbsNonzero(t5, cN) == 0) jDoubleVartime(r, p);
+    else jSetInfVartime(r);
+    return;
+  }
+  fa(t6, t3, t3);
+  fsqr(t6, t6, cFP); // I
+  fm(t7, t3, t6); // J
+  fm(t8, t2, t6); // V
+  fsqr(t9, t5, cFP);
+  fs(t9, t9, t7);
+  fs(t9, t9, t8);
+  fs(t9, t9, t8); // X3
+  fm(t10, t4, t7);
+  fa(t10, t10, t10); // 2·S1·J
+  fa(t11, z1, z2);
+  fsqr(t11, t11, cFP);
+  fs(t11, t11, t0);
+  fs(t11, t11, t1);
+  fm(t11, t11, t3); // Z3
+  fs(t8, t8, t9);
+  fm(t8, t5, t8);
+  fs(r + FE, t8, t10); // Y3
+  memory.copy(r, t9, FE);
+  memory.copy(r + 2 * FE, t11, FE);
+}
+
+// Width-5 NAF of the public scalar k (cN limbs, destroyed) into NAF as signed bytes; returns the count.
+const NAF: usize = memory.data(MAX_NAF, 16);
+function wnafVartime(k: usize): i32 {
+  let len = 0;
+  while (limbsNonzero(k, cN) != 0) {
+    let d: i32 = 0;
+    const lo = load<u32>(k);
+    if ((lo & 1) != 0) {
+      d = <i32>(lo & 31);
+      if (d >= 16) d -= 32;
+      // k −= d, as a signed single-limb correction with carry/borrow ripple.
+      let c: i64 = -<i64>d;
+      for (let i = 0; i < cN && c != 0; i++) {
+        const p = k + (<usize>i << 2);
+        const s: i64 = <i64>load<u32>(p) + c;
+        store<u32>(p, <u32>s);
+        c = s >> 32;
+      }
+    }
+    store<i8>(NAF + <usize>len, <i8>d);
+    len++;
+    for (let i = 0; i < cN; i++) {
+      const p = k + (<usize>i << 2);
+      const hi: u32 = i + 1 < cN ? load<u32>(p, 4) : 0;
+      store<u32>(p, (load<u32>(p) >> 1) | (hi << 31));
+    }
+  }
+  return len;
+}
+
+// r = u1·G + u2·(x, y) in Jacobian coordinates, for PUBLIC scalars (verification only): u1 on the
+// fixed-base comb with mixed additions, u2 by width-5 NAF over 1, 3, …, 15·(x, y). u2 is destroyed.
 export function mulDoubleVartime(r: usize, u1: usize, u2: usize, x: usize, y: usize): void {
   ensureTable();
-  buildVarTable(x, y);
-  pointSetInf(r);
-  const top = scalarWindows() - 1;
-  for (let w = top; w >= 0; w--) {
-    if (w != top) {
-      pointDouble(r, r);
-      pointDouble(r, r);
-      pointDouble(r, r);
-      pointDouble(r, r);
-    }
-    const nib = nibble(u2, w);
-    if (nib != 0) pointAdd(r, r, VTAB + <usize>nib * PT);
-  }
-  // u1·G on the comb, added in after u2·Q: r = u2·Q + Σ_c 16^c · Σ_i d(4i+c)·row_i, by Horner in c.
-  recode(DIGITS, u1);
-  memory.copy(PACC, r, PT);
-  pointSetInf(r);
   const half = <usize>(4 * cN);
+  // u1·G into PACC.
+  recode(DIGITS, u1);
+  jSetInfVartime(PACC);
   for (let c = COMB - 1; c >= 0; c--) {
     if (c != COMB - 1) {
-      pointDouble(r, r);
-      pointDouble(r, r);
-      pointDouble(r, r);
-      pointDouble(r, r);
+      jDoubleVartime(PACC, PACC);
+      jDoubleVartime(PACC, PACC);
+      jDoubleVartime(PACC, PACC);
+      jDoubleVartime(PACC, PACC);
     }
     for (let i = 0; i < cRows; i++) {
       const w = COMB * i + c;
@@ -602,10 +790,54 @@ export function mulDoubleVartime(r: usize, u1: usize, u2: usize, x: usize, y: us
       memory.copy(SELX, e, half);
       memory.copy(SELY, e + half, half);
       if ((dg >> 4) != 0) fs(SELY, ZERO, SELY);
-      pointAddMixed(r, r, SELX, SELY);
+      jAddMixedVartime(PACC, PACC, SELX, SELY);
     }
   }
-  pointAdd(r, r, PACC);
+  // Odd multiples (2j + 1)·Q in VTAB[j], 2Q in VTAB[8].
+  const q2 = VTAB + 8 * PT;
+  memory.copy(VTAB, x, FE);
+  memory.copy(VTAB + FE, y, FE);
+  memory.copy(VTAB + 2 * FE, cFP + MD_ONE, FE);
+  jDoubleVartime(q2, VTAB);
+  for (let j = 1; j < 8; j++) jAddVartime(VTAB + <usize>j * PT, VTAB + <usize>(j - 1) * PT, q2);
+  const len = wnafVartime(u2);
+  jSetInfVartime(r);
+  for (let i = len - 1; i >= 0; i--) {
+    if (!isInfVartime(r)) jDoubleVartime(r, r);
+    const d = <i32>load<i8>(NAF + <usize>i);
+    if (d > 0) {
+      jAddVartime(r, r, VTAB + <usize>((d - 1) >> 1) * PT);
+    } else if (d < 0) {
+      memory.copy(PSEL, VTAB + <usize>((-d - 1) >> 1) * PT, PT);
+      fs(PSEL + FE, ZERO, PSEL + FE);
+      jAddVartime(r, r, PSEL);
+    }
+  }
+  jAddVartime(r, r, PACC);
+}
+
+// 1 iff the Jacobian point p is not the neutral element and x(p) ≡ r (mod n), for r ∈ [1, n − 1]:
+// compares r·Z² and, when r + n < p, (r + n)·Z² with X (SEC 1 v2 §4.1.4 steps 6-8 without an inversion).
+export function jacobianXEqualsVartime(p: usize, r: usize): u32 {
+  if (isInfVartime(p)) return 0;
+  const z2 = tmp(0), t = tmp(1), rm = tmp(2);
+  fsqr(z2, p + 2 * FE, cFP);
+  ftoMont(rm, r, cFP);
+  fm(t, rm, z2);
+  if (limbsEq(t, p, cN) != 0) return 1;
+  // r + n, if below p.
+  let c: u64 = 0;
+  const n = cFN + MD_M;
+  for (let i = 0; i < cN; i++) {
+    const off = <usize>i << 2;
+    const s: u64 = <u64>load<u32>(r + off) + <u64>load<u32>(n + off) + c;
+    store<u32>(t + off, <u32>s);
+    c = s >> 32;
+  }
+  if (c != 0 || limbsLt(t, cFP + MD_M, cN) == 0) return 0;
+  ftoMont(rm, t, cFP);
+  fm(t, rm, z2);
+  return limbsEq(t, p, cN);
 }
 
 // ---- exports: point validation and decompression --------------------------------------------------

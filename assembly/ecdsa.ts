@@ -11,7 +11,7 @@ import {
   limbsToBytes, FE,
 } from './_field';
 import {
-  PRES, S0, S1, S2, S3, S4, S5, S6, S7, cFN, cFP, cL, cN, ecWipe, mulDoubleVartime, mulGen, pointLoad,
+  PRES, S0, S1, S2, S3, S4, S5, S6, S7, cFN, cFP, cL, cN, ecWipe, jacobianXEqualsVartime, mulDoubleVartime, mulGen, pointLoad,
   pointStore, pointToAffine, scalarLoad, useCurve,
 } from './ec';
 
@@ -114,10 +114,5 @@ export function ecdsaVerify(curve: i32, q: usize, e: usize, eLen: i32, sig: usiz
   store<u32>(u1 + (<usize>cN << 2), 0);
   store<u32>(u2 + (<usize>cN << 2), 0);
   mulDoubleVartime(PRES, u1, u2, qx, qy);
-  if (limbsNonzero(PRES + 2 * FE, cN) == 0) return 0;
-  pointToAffine(u1, u2, PRES);
-  ffromMont(u1, u1, cFP);
-  store<u32>(u1 + (<usize>cN << 2), 0);
-  limbsReduceOnce(u1, fn);
-  return <i32>limbsEq(u1, sr, cN);
+  return <i32>jacobianXEqualsVartime(PRES, sr);
 }

@@ -4,6 +4,7 @@
 import { createECDH, createHash, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mem, region, wasm } from '../../src/crypto/_wasm.js';
+import { hex, loadWycheproof, type WycheproofCase } from '../vectors/wycheproof.js';
 
 type Fn = (...args: number[]) => number;
 const core = wasm as Record<string, Fn>;
@@ -228,3 +229,21 @@ const nodePrivate = (c: CurveCase, d: Uint8Array, q: Uint8Array) =>
     },
     format: 'jwk',
   });
+
+describe('Wycheproof at the core: P-256 P1363 signatures (incl. k·G with a large x-coordinate)', () => {
+  const file = 'ecdsa_secp256r1_sha256_p1363_test.json';
+  const data = loadWycheproof<{ publicKey: { uncompressed: string }; tests: (WycheproofCase & { msg: string; sig: string })[] }>(file);
+  const c = CURVES[0]!;
+  for (const g of data.testGroups) {
+    const q = hex(g.publicKey.uncompressed).subarray(1);
+    for (const tc of g.tests) {
+      it(`Wycheproof/${file}/${tc.tcId}`, () => {
+        const sig = hex(tc.sig);
+        const e = createHash('sha256').update(hex(tc.msg)).digest();
+        // The core takes exactly 2L signature bytes and a 2L-byte point; other lengths never reach it.
+        const ok = sig.length === 2 * c.L && q.length === 2 * c.L && verifyRaw(c, q, e, sig);
+        expect(ok, tc.comment).toBe(tc.result === 'valid');
+      });
+    }
+  }
+});
