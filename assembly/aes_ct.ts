@@ -465,7 +465,7 @@ const KEY_ORDER: usize = memory.data<u8>([
 // Encrypts the 8 blocks at src into dst (may alias) with `rounds` rounds of the schedule ks, or 16 blocks
 // when `two`: then the two batches of 8 run interleaved, round by round, in banks S and U. The AES
 // round is one long dependency chain (the S-box circuit alone is 28 gates deep); a second independent
-// chain fills the idle issue slots, 9% faster per block.
+// chain fills the idle issue slots (10–15% more blocks per second in V8 here).
 @inline function encryptBatches(ks: usize, rounds: i32, src: usize, dst: usize, two: bool): void {
   loadState(src, ks, 0);
   if (two) loadState(src + 128, ks, 1);
