@@ -9,3 +9,4 @@ export { InvalidKeyError, type InvalidKeyCode } from './errors.js';
 export { ecdsa, type EcKeyPair, type SignOptions, type VerifyOptions, type SignatureFormat } from './ecdsa.js';
 export { ecdh } from './ecdh.js';
 export { ecKeys, type CurveName, type EcJwk, type KeyInput } from './_ec-keys.js';
+export { selfTest, type SelfTestResult } from './selftest.js';
