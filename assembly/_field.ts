@@ -22,8 +22,8 @@ import {
 } from './_field_fixed';
 
 export const MAX_LIMBS: i32 = 17;
-// Bytes per element slot: up to 17 limbs, padded to a multiple of 8.
-export const FE: usize = 72;
+// Bytes per element slot: up to 17 limbs, padded to a multiple of 16 so points scan as whole v128s.
+export const FE: usize = 80;
 
 // Descriptor layout, in bytes.
 export const MD_N: usize = 0;
@@ -178,34 +178,47 @@ export function fsub(r: usize, a: usize, b: usize, md: usize): void {
   fmul(r, a, md + MD_R2, md);
 }
 
-const ONE_PLAIN: usize = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 16);
+const ONE_PLAIN: usize = memory.data<u32>([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 16);
 
 @inline export function ffromMont(r: usize, a: usize, md: usize): void {
   fmul(r, a, ONE_PLAIN, md);
 }
 
-// r = a^e (Montgomery form in and out) for a public exponent e of N limbs: fixed 4-bit window,
-// so the sequence of squarings and multiplications depends on e only.
+@inline function bitOf(e: usize, i: i32): u32 {
+  return (load<u32>(e + (<usize>(i >> 5) << 2)) >> (<u32>(i & 31))) & 1;
+}
+
+// r = a^e (Montgomery form in and out) for a public exponent e of N limbs: sliding windows of up to
+// 5 bits over the odd powers a, a³, …, a³¹, so the sequence of squarings and multiplications depends
+// on e only.
 export function fpow(r: usize, a: usize, e: usize, md: usize): void {
   const n = limbs(md);
-  memory.copy(POW, md + MD_ONE, FE);
-  memory.copy(POW + FE, a, FE);
-  for (let i = 2; i < 16; i++) fmul(POW + <usize>i * FE, POW + <usize>(i - 1) * FE, a, md);
+  const a2 = ACC;
+  fsqr(a2, a, md);
+  memory.copy(POW, a, FE);
+  for (let i = 1; i < 16; i++) fmul(POW + <usize>i * FE, POW + <usize>(i - 1) * FE, a2, md);
+  memory.copy(ACC, md + MD_ONE, FE);
   let started = false;
-  for (let w = 8 * n - 1; w >= 0; w--) {
-    const nib = (load<u32>(e + (<usize>(w >> 3) << 2)) >> (<u32>((w & 7) * 4))) & 15;
-    if (started) {
-      fsqr(ACC, ACC, md);
-      fsqr(ACC, ACC, md);
-      fsqr(ACC, ACC, md);
-      fsqr(ACC, ACC, md);
-      if (nib != 0) fmul(ACC, ACC, POW + <usize>nib * FE, md);
-    } else if (nib != 0) {
-      memory.copy(ACC, POW + <usize>nib * FE, FE);
-      started = true;
+  let i = 32 * n - 1;
+  while (i >= 0) {
+    if (bitOf(e, i) == 0) {
+      if (started) fsqr(ACC, ACC, md);
+      i--;
+      continue;
     }
+    let j = i - 4 > 0 ? i - 4 : 0;
+    while (bitOf(e, j) == 0) j++;
+    let v: u32 = 0;
+    for (let b = i; b >= j; b--) {
+      v = (v << 1) | bitOf(e, b);
+      if (started) fsqr(ACC, ACC, md);
+    }
+    const odd = POW + <usize>(v >> 1) * FE;
+    if (started) fmul(ACC, ACC, odd, md);
+    else memory.copy(ACC, odd, FE);
+    started = true;
+    i = j - 1;
   }
-  if (!started) memory.copy(ACC, md + MD_ONE, FE);
   memory.copy(r, ACC, FE);
 }
 

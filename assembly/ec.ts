@@ -48,11 +48,12 @@ const C_STRIDE: usize = C_SQ + FE;
 const CURVES: usize = memory.data(4 * <i32>C_STRIDE, 16);
 const READY: usize = memory.data(8);
 
-// Fixed-base tables: rows · 8 entries · (x, y) of N limbs, rows = ceil(windows / COMB).
+// Fixed-base tables: rows · 8 entries · (x, y) of N limbs padded to a multiple of 16 bytes,
+// rows = ceil(windows / COMB).
 const COMB: i32 = 4;
 const TAB_P256: usize = memory.data(17 * 8 * 64, 16);
 const TAB_P384: usize = memory.data(25 * 8 * 96, 16);
-const TAB_P521: usize = memory.data(33 * 8 * 136, 16);
+const TAB_P521: usize = memory.data(33 * 8 * 144, 16);
 const TAB_K1: usize = memory.data(17 * 8 * 64, 16);
 
 // The selected curve.
@@ -75,7 +76,7 @@ let cId: i32 = 0;
 
 // Work region: every temporary of the point and scalar code, wiped as one block.
 const TMP_FE: usize = 12;
-const WORK_FE: usize = TMP_FE + 3 + 3 + 2 + 48 + 16 + 4;
+const WORK_FE: usize = TMP_FE + 3 + 3 + 2 + 48 + 16 + 4 + 2;
 const WORK: usize = memory.data(<i32>(WORK_FE * FE), 16);
 @inline function tmp(i: usize): usize { return WORK + i * FE; }
 const PACC: usize = WORK + TMP_FE * FE; // accumulator point
@@ -94,6 +95,7 @@ export const S6: usize = S5 + FE;
 export const S7: usize = S6 + FE;
 export const PRES: usize = S7 + FE; // a result point (3 FE)
 const DIGITS: usize = PRES + PT; // signed digits of mulGen, one byte each (4 FE ≥ 132 bytes)
+const SELB: usize = DIGITS + 4 * FE; // a fixed-base entry selected by mulGen (2 FE ≥ 144 bytes)
 const ZERO: usize = memory.data(<i32>FE, 16);
 const MAX_NAF: i32 = 32 * MAX_LIMBS + 1;
 
@@ -163,7 +165,7 @@ export function useCurve(id: i32): bool {
   cTab = tab;
   cWin = (bits + 4) >> 2;
   cRows = (cWin + COMB - 1) / COMB;
-  cES = <usize>(8 * cN);
+  cES = <usize>((8 * cN + 15) & ~15);
   return true;
 }
 
@@ -495,22 +497,21 @@ export function mulGen(r: usize, k: usize): void {
       const dg = <u32>load<u8>(DIGITS + <usize>w);
       const mag = dg & 15;
       const neg = dg >> 4;
-      memory.fill(SELX, 0, half);
-      memory.fill(SELY, 0, half);
+      // Masked scan of the whole row into SELB (x then y), 16 bytes at a time.
       const row = cTab + <usize>i * 8 * cES;
+      for (let o: usize = 0; o < cES; o += 16) v128.store(SELB + o, i64x2.splat(0));
       for (let j = 0; j < 8; j++) {
-        const m = mask32(eq32(<u32>(j + 1), mag));
+        const m = i32x4.splat(mask32(eq32(<u32>(j + 1), mag)));
         const e = row + <usize>j * cES;
-        for (let l = 0; l < n; l++) {
-          const off = <usize>l << 2;
-          store<u32>(SELX + off, load<u32>(SELX + off) | (m & load<u32>(e + off)));
-          store<u32>(SELY + off, load<u32>(SELY + off) | (m & load<u32>(e + half + off)));
+        for (let o: usize = 0; o < cES; o += 16) {
+          v128.store(SELB + o, v128.or(v128.load(SELB + o), v128.and(v128.load(e + o), m)));
         }
       }
       const ny = tmp(0);
-      fs(ny, ZERO, SELY);
-      limbsCmov(SELY, ny, neg, n);
-      pointAddMixed(PSEL, r, SELX, SELY);
+      const sy = SELB + half;
+      fs(ny, ZERO, sy);
+      limbsCmov(sy, ny, neg, n);
+      pointAddMixed(PSEL, r, SELB, sy);
       pointCmov(r, PSEL, nonzero32(mag));
     }
   }
@@ -547,17 +548,12 @@ export function mulCt(r: usize, x: usize, y: usize, k: usize): void {
       pointDouble(r, r);
     }
     const nib = nibble(k, w);
-    memory.fill(PSEL, 0, PT);
+    for (let o: usize = 0; o < PT; o += 16) v128.store(PSEL + o, i64x2.splat(0));
     for (let j = 0; j < 16; j++) {
-      const m = mask32(eq32(<u32>j, nib));
+      const m = i32x4.splat(mask32(eq32(<u32>j, nib)));
       const e = VTAB + <usize>j * PT;
-      for (let c = 0; c < 3; c++) {
-        const dst = PSEL + <usize>c * FE;
-        const src = e + <usize>c * FE;
-        for (let i = 0; i < cN; i++) {
-          const off = <usize>i << 2;
-          store<u32>(dst + off, load<u32>(dst + off) | (m & load<u32>(src + off)));
-        }
+      for (let o: usize = 0; o < PT; o += 16) {
+        v128.store(PSEL + o, v128.or(v128.load(PSEL + o), v128.and(v128.load(e + o), m)));
       }
     }
     pointAdd(r, r, PSEL);
