@@ -1,7 +1,7 @@
 // The WASM EC core (assembly/ec.ts, ecdsa.ts, ecdh.ts) called through EC_BUF, against node:crypto
 // (OpenSSL) as the oracle, for P-256, P-384, P-521 and secp256k1: public keys, ECDH, signatures both
 // ways, tampering, invalid points and scalars, decompression.
-import { createECDH, createHash, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { ECDH, createECDH, createHash, createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { mem, region, wasm } from '../../src/crypto/_wasm.js';
 import { hex, loadWycheproof, type WycheproofCase } from '../vectors/wycheproof.js';
@@ -214,6 +214,26 @@ for (const c of CURVES) {
       }
       expect(refused).toBeGreaterThan(0);
       expect(decompress(c, be(c.p, c.L), 0)).toBeNull();
+    });
+
+    it('decompression agrees with node:crypto at extreme x (carries through every reduction path)', () => {
+      const top = 2n ** BigInt(8 * c.L);
+      const xs = [0n, 1n, 2n, 3n, c.p - 1n, c.p - 2n, c.p - 3n, c.p >> 1n, (c.p >> 1n) + 1n, c.n - 1n, c.n, c.n + 1n];
+      for (let i = 0n; i < 32n; i++) xs.push(2n ** (8n * BigInt(c.L) - 1n - i * 7n) - 1n, (top - 1n) >> i);
+      let both = 0;
+      for (const x of xs.filter((v) => v < c.p)) {
+        for (const odd of [0, 1]) {
+          let want: string | null = null;
+          try {
+            want = (ECDH.convertKey(Buffer.concat([Buffer.of(2 + odd), be(x, c.L)]), c.ossl, undefined, 'hex', 'uncompressed') as string).slice(2);
+          } catch {
+            want = null;
+          }
+          expect(decompress(c, be(x, c.L), odd)?.toString('hex') ?? null, `x = ${x.toString(16)}`).toBe(want);
+          if (want) both++;
+        }
+      }
+      expect(both).toBeGreaterThan(10);
     });
   });
 }
