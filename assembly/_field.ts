@@ -6,12 +6,12 @@
 // CIOS (Koç–Acar–Kaliski 1996: coarsely integrated operand scanning), squaring is cross products,
 // doubling and SOS reduction; R = 2^(32·N). Limbs are u32, little-endian, products accumulate in u64.
 // The hot operations are generated per modulus (scripts/gen-ec-field.mjs) with the modulus limbs as
-// literals, so sparse primes lose most of their reduction multiplications; the P-256, P-521 and
-// secp256k1 primes are reduced by folding instead (NIST fast reduction, Mersenne, 2^32 + 977), with
-// R = 1 there: their "Montgomery form" is the plain value.
+// literals; the four field primes are reduced by folding instead (NIST fast reduction for P-256 and
+// P-384, Mersenne for P-521, 2^32 + 977 for secp256k1), with R = 1 there: their "Montgomery form"
+// is the plain value. The group orders n use Montgomery.
 // Elements are kept fully reduced (< m): every operation ends with a subtraction of m that always
 // runs and a mask that decides whether it takes effect, so no branch or memory index depends on an
-// operand. Inversion is Fermat (a^(m−2)) with a fixed 4-bit window over the public exponent.
+// operand. Inversion is Fermat (a^(m−2)) with sliding windows over the public exponent.
 //
 // CT: only the limb count and the (public) exponents of fpow decide control flow. The scratch words
 // D and the window table hold secret intermediates: callers on secret paths end with fieldWipe().
@@ -35,9 +35,6 @@ export const MD_ONE: usize = MD_R2 + FE;
 export const MD_EINV: usize = MD_ONE + FE;
 export const MD_ID: usize = MD_EINV + FE;
 export const MD_SIZE: usize = MD_ID + 8;
-const MOD_P256P: i32 = 0;
-const MOD_P521P: i32 = 4;
-const MOD_K1P: i32 = 6;
 
 
 const D: usize = memory.data(4 * (MAX_LIMBS + 3), 16);
@@ -244,13 +241,13 @@ export function mdInit(md: usize, src: usize, len: i32, id: i32): void {
   let inv: u32 = m0;
   for (let i = 0; i < 5; i++) inv = inv * (2 - m0 * inv);
   store<u32>(md, 0 - inv, MD_M0);
-  // R mod m and R² mod m by modular doubling of 1: 32·N and 64·N doublings. The P-256, P-521 and
-  // secp256k1 primes are reduced by folding, not in Montgomery form: their R is 1.
+  // R mod m and R² mod m by modular doubling of 1: 32·N and 64·N doublings. The primes (even ids)
+  // are reduced by folding, not in Montgomery form: their R is 1.
   const one = md + MD_ONE;
   const r2 = md + MD_R2;
   store<u32>(one, 1);
   store<u32>(r2, 1);
-  if (id != MOD_P256P && id != MOD_P521P && id != MOD_K1P) {
+  if ((id & 1) != 0) {
     for (let i = 0; i < 32 * n; i++) fadd(one, one, one, md);
     memory.copy(r2, one, FE);
     for (let i = 0; i < 32 * n; i++) fadd(r2, r2, r2, md);

@@ -1,10 +1,9 @@
 // Generates assembly/_field_fixed.ts: Montgomery multiplication (CIOS), squaring (cross products,
 // doubling, squares, then SOS reduction), addition and subtraction, fully unrolled for each modulus of
 // the EC core, with the modulus limbs as literals (zero limbs vanish, limbs equal to 1 become adds).
-// The P-256 prime gets plain (not Montgomery) multiplication with the NIST fast reduction, the P-521
-// prime 2^521 − 1 gets plain multiplication with the Mersenne fold
-// (t = lo + hi·2^521 ≡ lo + hi), and the secp256k1 prime 2^256 − 2^32 − 977 folds by 2^32 + 977
-// (t = lo + hi·2^256 ≡ lo + hi·(2^32 + 977)): R is 1 for these three.
+// The four primes get plain (not Montgomery, R = 1) multiplication with a folded reduction instead:
+// the NIST fast reduction for P-256, the same derived symbolically for P-384, the Mersenne fold for
+// 2^521 − 1 (t = lo + hi·2^521 ≡ lo + hi) and the 2^32 + 977 fold for secp256k1.
 // Run: node scripts/gen-ec-field.mjs > assembly/_field_fixed.ts
 const MODULI = [
   ['P256P', 'ffffffff00000001000000000000000000000000ffffffffffffffffffffffff', 8],
@@ -212,6 +211,84 @@ function genSqrP256(name, m) {
   return out.join('\n');
 }
 
+// Generic fold for a prime p = 2^(32n) − δ with δ a short signed sum of powers 2^(32i): word
+// coefficients of u mod p are derived symbolically (2^(32n) ≡ δ, repeated until every word is below n)
+// and checked here on random values; word sums are signed i64, the carry out of 2^(32n) is folded back
+// twice with δ, then a masked subtraction of p. Used for P-384 (δ = 2^128 + 2^96 − 2^32 + 1).
+function foldWords(p, n) {
+  const R = 1n << BigInt(32 * n);
+  const delta = R - p;
+  // δ as signed word terms: [word, coefficient].
+  const dTerms = [];
+  let d = delta;
+  for (let w = 0; d !== 0n; w++) {
+    let limb = d & M32;
+    if (limb > 1n << 31n) limb -= 1n << 32n; // signed digit
+    if (limb !== 0n) dTerms.push([w, limb]);
+    d = (d - limb) >> 32n;
+  }
+  if (dTerms.some(([, c]) => c !== 1n && c !== -1n)) throw new Error('foldWords: δ needs ±1 word digits');
+  // coef[j] = map from input word i to its coefficient in output word j.
+  const coef = Array.from({ length: n }, () => new Map());
+  const add = (j, i, c) => coef[j].set(i, (coef[j].get(i) ?? 0n) + c);
+  const place = (pos, i, c) => {
+    if (pos < n) return add(pos, i, c);
+    for (const [w, dc] of dTerms) place(pos - n + w, i, c * dc);
+  };
+  for (let i = 0; i < 2 * n; i++) place(i, i, 1n);
+  // Self-check: Σ_j 2^(32j)·Σ_i coef·u_i ≡ u (mod p) for random u.
+  for (let trial = 0; trial < 64; trial++) {
+    const u = Array.from({ length: 2 * n }, () => BigInt(Math.floor(Math.random() * 2 ** 32)));
+    let whole = 0n;
+    let folded = 0n;
+    u.forEach((x, i) => (whole += x << BigInt(32 * i)));
+    coef.forEach((m, j) => m.forEach((c, i) => (folded += (c * u[i]) << BigInt(32 * j))));
+    if (((whole - folded) % p + p) % p !== 0n) throw new Error('foldWords: derivation is wrong');
+  }
+  return { coef, dTerms };
+}
+
+function foldGeneric(out, m, p, n) {
+  const { coef, dTerms } = foldWords(p, n);
+  for (let j = 0; j < n; j++) {
+    const terms = [...coef[j]].filter(([, c]) => c !== 0n).map(([i, c]) => {
+      const mag = c < 0n ? -c : c;
+      return `${c < 0n ? ' - ' : ' + '}${mag === 1n ? '' : `${mag} * `}<i64>u${i}`;
+    });
+    out.push(`  const e${j}: i64 = ${terms.join('').replace(/^ \+ /, '').replace(/^ - /, '-')};`);
+  }
+  out.push(`  let z: i64 = 0, k: i64 = 0;`);
+  for (let j = 0; j < n; j++) out.push(`  z = e${j}${j ? ' + k' : ''}; let v${j}: i64 = z & 0xffffffff; k = z >> 32;`);
+  for (let pass = 0; pass < 2; pass++) {
+    out.push(`  t = k; k = 0;`);
+    for (let j = 0; j < n; j++) {
+      const dt = dTerms.find(([w]) => w === j);
+      const adj = dt ? (dt[1] > 0n ? ' + t' : ' - t') : '';
+      out.push(`  z = v${j}${adj} + k; v${j} = z & 0xffffffff; k = z >> 32;`);
+    }
+  }
+  for (let j = 0; j < n; j++) out.push(`  const x${j}: u64 = <u64>v${j};`);
+  finalSub(out, 'x', 0, n, m, '0');
+}
+
+function genMulFold(name, m, p, n) {
+  const out = [`// r = a·b mod ${name} (plain values, folded reduction).`, `export function mul${name}(r: usize, a: usize, b: usize): void {`];
+  out.push(...loads('a', 'a', n), decl('u', 0, 2 * n), `  let s: u64 = 0, c: u64 = 0, t: i64 = 0;`);
+  product(out, n);
+  foldGeneric(out, m, p, n);
+  out.push('}');
+  return out.join('\n');
+}
+
+function genSqrFold(name, m, p, n) {
+  const out = [`// r = a² mod ${name} (plain values, folded reduction).`, `export function sqr${name}(r: usize, a: usize): void {`];
+  out.push(...loads('a', 'a', n), decl('u', 0, 2 * n), `  let s: u64 = 0, c: u64 = 0, q: u64 = 0, t: i64 = 0;`);
+  square(out, n);
+  foldGeneric(out, m, p, n);
+  out.push('}');
+  return out.join('\n');
+}
+
 function genMul521(name) {
   const out = [`// r = a·b mod 2^521 − 1.`, `export function mul${name}(r: usize, a: usize, b: usize): void {`];
   out.push(...loads('a', 'a', 17), decl('u', 0, 35), `  let s: u64 = 0, c: u64 = 0;`);
@@ -273,16 +350,22 @@ function genSub(name, m, n) {
 
 const parts = [
   '// GENERATED by scripts/gen-ec-field.mjs: do not edit. Unrolled Montgomery arithmetic for the prime',
-  '// fields and group orders of P-256, P-384, P-521 and secp256k1 (R = 2^(32·N), except R = 1 for the',
-  '// P-256, P-521 and secp256k1 primes, reduced by folding); _field.ts dispatches here.',
+  '// fields and group orders of P-256, P-384, P-521 and secp256k1 (R = 2^(32·N) for the orders, R = 1',
+  '// for the four primes, reduced by folding); _field.ts dispatches here.',
   '// CT: straight-line code, the final subtractions are masked; nothing branches on or indexes by a value.',
 ];
 for (const [name, h, n] of MODULI) {
   const m = limbsOf(h, n);
   const m0inv = negInv(m[0]);
-  const folded = { P521P: [genMul521, genSqr521], K1P: [genMulK1, genSqrK1], P256P: [genMulP256, genSqrP256] }[name];
-  const mul = folded ? folded[0](name, m) : genMul(name, m, n, m0inv);
-  const sqr = folded ? folded[1](name, m) : genSqr(name, m, n, m0inv);
+  const folded = {
+    P521P: [genMul521, genSqr521],
+    K1P: [genMulK1, genSqrK1],
+    P256P: [genMulP256, genSqrP256],
+    P384P: [genMulFold, genSqrFold],
+  }[name];
+  const p = BigInt(`0x${h}`);
+  const mul = folded ? folded[0](name, m, p, n) : genMul(name, m, n, m0inv);
+  const sqr = folded ? folded[1](name, m, p, n) : genSqr(name, m, n, m0inv);
   parts.push('', mul, '', sqr, '', genAdd(name, m, n), '', genSub(name, m, n));
 }
 process.stdout.write(`${parts.join('\n')}\n`);
