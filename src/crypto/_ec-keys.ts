@@ -63,25 +63,15 @@ const curveByOid = (o: Uint8Array): Curve | undefined =>
 // ---- The WASM EC core ----
 
 type Fn = (...args: number[]) => number;
-interface Core {
-  buf: number;
-  ecPublicKey: Fn;
-  ecdsaSign: Fn;
-  ecdsaVerify: Fn;
-  ecdh: Fn;
-  ecPointValid: Fn;
-  ecDecompress: Fn;
-}
-let bound: Core | undefined;
-// Bound on first use, so the key formats that need no arithmetic load without the EC core.
-function core(): Core {
-  if (!bound) {
-    const names = ['ecPublicKey', 'ecdsaSign', 'ecdsaVerify', 'ecdh', 'ecPointValid', 'ecDecompress'] as const;
-    for (const n of names) if (typeof wasm[n] !== 'function') throw new Error(`WASM core has no ${n}: rebuild keyward.wasm`);
-    bound = { buf: region('EC_BUF'), ...(Object.fromEntries(names.map((n) => [n, wasm[n]])) as Omit<Core, 'buf'>) };
-  }
-  return bound;
-}
+const W = {
+  ecPublicKey: wasm.ecPublicKey as Fn,
+  ecdsaSign: wasm.ecdsaSign as Fn,
+  ecdsaVerify: wasm.ecdsaVerify as Fn,
+  ecdh: wasm.ecdh as Fn,
+  ecPointValid: wasm.ecPointValid as Fn,
+  ecDecompress: wasm.ecDecompress as Fn,
+};
+const EC_BUF = region('EC_BUF');
 
 // Slots of EC_BUF, each large enough for a P-521 point (132 bytes).
 const A = 0;
@@ -90,18 +80,18 @@ const C = 272;
 const D = 408;
 const EC_BUF_USED = 544;
 
-const at = (off: number): number => core().buf + off;
+const at = (off: number): number => EC_BUF + off;
 function put(off: number, x: Uint8Array): number {
   mem().set(x, at(off));
   return at(off);
 }
 const get = (off: number, len: number): Uint8Array => mem().slice(at(off), at(off) + len);
-const clear = (): void => wipe(core().buf, EC_BUF_USED);
+const clear = (): void => wipe(EC_BUF, EC_BUF_USED);
 
 /** d·G as X‖Y, or null if d ∉ [1, n − 1]. */
 export function ecPublicKey(c: Curve, d: Uint8Array): Uint8Array | null {
   try {
-    return core().ecPublicKey(c.id, put(B, d), at(D)) ? get(D, 2 * c.L) : null;
+    return W.ecPublicKey(c.id, put(B, d), at(D)) ? get(D, 2 * c.L) : null;
   } finally {
     clear();
   }
@@ -110,7 +100,7 @@ export function ecPublicKey(c: Curve, d: Uint8Array): Uint8Array | null {
 /** r‖s for digest e with nonce k, or null when d or k is out of range or r or s is 0 (take another k). */
 export function ecdsaSignRaw(c: Curve, d: Uint8Array, k: Uint8Array, e: Uint8Array): Uint8Array | null {
   try {
-    return core().ecdsaSign(c.id, put(A, d), put(B, k), put(C, e), e.length, at(D)) ? get(D, 2 * c.L) : null;
+    return W.ecdsaSign(c.id, put(A, d), put(B, k), put(C, e), e.length, at(D)) ? get(D, 2 * c.L) : null;
   } finally {
     clear();
   }
@@ -118,13 +108,13 @@ export function ecdsaSignRaw(c: Curve, d: Uint8Array, k: Uint8Array, e: Uint8Arr
 
 /** Whether r‖s is a valid signature of digest e under the point q (X‖Y); ranges checked in WASM. */
 export function ecdsaVerifyRaw(c: Curve, q: Uint8Array, e: Uint8Array, sig: Uint8Array): boolean {
-  return core().ecdsaVerify(c.id, put(A, q), put(C, e), e.length, put(D, sig)) === 1;
+  return W.ecdsaVerify(c.id, put(A, q), put(C, e), e.length, put(D, sig)) === 1;
 }
 
 /** x(d·Q), or null if the point is invalid or the result is infinity. */
 export function ecdhRaw(c: Curve, d: Uint8Array, q: Uint8Array): Uint8Array | null {
   try {
-    return core().ecdh(c.id, put(B, d), put(A, q), at(D)) ? get(D, c.L) : null;
+    return W.ecdh(c.id, put(B, d), put(A, q), at(D)) ? get(D, c.L) : null;
   } finally {
     clear();
   }
@@ -140,11 +130,11 @@ export function pointFromSec1(c: Curve, p: Uint8Array): Uint8Array {
   const L = c.L;
   if (p.length === 2 * L + 1 && p[0] === 0x04) {
     const xy = Uint8Array.from(p.subarray(1)); // a copy: Buffer#slice would be a view
-    if (!core().ecPointValid(c.id, put(A, xy))) throw new InvalidKeyError('NOT_ON_CURVE', `public key is not a point of ${c.name}`);
+    if (!W.ecPointValid(c.id, put(A, xy))) throw new InvalidKeyError('NOT_ON_CURVE', `public key is not a point of ${c.name}`);
     return xy;
   }
   if (p.length === L + 1 && (p[0] === 0x02 || p[0] === 0x03)) {
-    if (!core().ecDecompress(c.id, put(A, p.subarray(1)), p[0] & 1, at(D))) {
+    if (!W.ecDecompress(c.id, put(A, p.subarray(1)), p[0] & 1, at(D))) {
       throw new InvalidKeyError('NOT_ON_CURVE', `compressed public key is not a point of ${c.name}`);
     }
     return get(D, 2 * L);
@@ -430,7 +420,7 @@ export const ecKeys = {
     const xy = new Uint8Array(2 * c.L);
     xy.set(unb64u(jwk.x, c.L, 'x'), 0);
     xy.set(unb64u(jwk.y, c.L, 'y'), c.L);
-    if (!core().ecPointValid(c.id, put(A, xy))) throw new InvalidKeyError('NOT_ON_CURVE', `JWK x, y is not a point of ${c.name}`);
+    if (!W.ecPointValid(c.id, put(A, xy))) throw new InvalidKeyError('NOT_ON_CURVE', `JWK x, y is not a point of ${c.name}`);
     if (jwk.d === undefined) return encodeSpki(c, xy);
     const d = unb64u(jwk.d, c.L, 'd');
     try {
