@@ -22,3 +22,15 @@ export class InvalidKeyError extends Error {
     super(message);
   }
 }
+
+/**
+ * An RSA-OAEP ciphertext could not be decrypted. Every cause (wrong length, out of range, bad padding,
+ * wrong label, wrong key) gives this one error with one message, so a caller cannot become a padding
+ * oracle (Manger, CRYPTO 2001; RFC 8017 §7.1.2 note).
+ */
+export class DecryptionError extends Error {
+  override name = 'DecryptionError';
+  constructor() {
+    super('decryption error');
+  }
+}
