@@ -267,3 +267,43 @@ describe('Wycheproof at the core: P-256 P1363 signatures (incl. k·G with a larg
     }
   }
 });
+
+describe('wiping', () => {
+  // Limbs are little-endian u32s: a value sits in memory as its big-endian bytes reversed.
+  const le = (x: bigint, L: number): Buffer => Buffer.from(be(x, L)).reverse();
+  const modInv = (a: bigint, m: bigint): bigint => {
+    let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const q = r0 / r1;
+      [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+    }
+    return ((s0 % m) + m) % m;
+  };
+  const found = (needle: Buffer): boolean => Buffer.from(mem().buffer).indexOf(needle.subarray(0, 12)) >= 0;
+
+  for (const c of CURVES) {
+    it(`${c.name}: d, k and k⁻¹ (plain and Montgomery) are gone from WASM memory after sign, ECDH and public key`, () => {
+      const d = scalar(c);
+      const k = scalar(c);
+      const e = createHash(c.hash).update('wipe').digest();
+      const { q } = nodeKeyPair(c);
+      const R = 2n ** BigInt(32 * Math.ceil(c.L / 4));
+      const kinv = modInv(num(k), c.n);
+      const secrets = [le(num(d), c.L), le(num(k), c.L), le(kinv, c.L), le((kinv * R) % c.n, c.L), le((num(k) * R) % c.n, c.L)];
+      const clean = (): boolean => {
+        mem().fill(0, BUF, BUF + 1024); // the caller's inputs in EC_BUF are the caller's to wipe
+        return secrets.every((x) => !found(x));
+      };
+      expect(signRaw(c, d, k, e)).not.toBeNull();
+      expect(clean(), 'after ecdsaSign').toBe(true);
+      expect(ecdhRaw(c, d, q)).not.toBeNull();
+      expect(clean(), 'after ecdh').toBe(true);
+      expect(publicKey(c, d)).not.toBeNull();
+      expect(clean(), 'after ecPublicKey').toBe(true);
+      // Positive control: the search finds a value that is there.
+      mem().set(secrets[2]!, BUF);
+      expect(found(secrets[2]!)).toBe(true);
+      mem().fill(0, BUF, BUF + 1024);
+    });
+  }
+});
