@@ -5,7 +5,7 @@ import { diffieHellman, createPrivateKey, createPublicKey, sign as nodeSign, ver
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ecdh, ecdsa, ecKeys, type CurveName, type HashName } from '../../src/crypto/index.js';
-import { input, type Impl, type Suite } from '../harness.js';
+import { CrossValidationError, input, type Impl, type Suite } from '../harness.js';
 
 interface Setup {
   tag: string;
@@ -42,25 +42,24 @@ function keys(s: Setup, seed: number): Keys {
 }
 
 /**
- * node:crypto signs with random nonces, so signatures cannot be compared byte for byte. Each
- * implementation's run() returns one byte instead: whether all three verifiers accept its signature.
- * The check runs on the first signature of each message (the cross-validation call); the timed calls
- * of that message then only sign.
+ * node:crypto signs with random nonces, so signatures cannot be compared byte for byte. Instead the
+ * first signature of each message (the cross-validation call) must verify in all three verifiers, or
+ * the suite stops with a CrossValidationError; the timed calls of that message then only sign.
  */
 function checkedSign(s: Setup, k: Keys, sign: (m: Uint8Array) => Uint8Array): (m: Uint8Array) => Uint8Array {
+  const accepted = Uint8Array.of(1);
   let last: Uint8Array | undefined;
-  let verdict = new Uint8Array(1);
   return (m) => {
     const der = sign(m);
     if (m !== last) {
-      last = m;
       const ok =
         nodeVerify(s.nodeHash, m, k.nodePub, der) &&
         ecdsa.verify(s.curve, s.hash, k.point, m, der, { format: 'der' }) &&
         s.noble.verify(der, m, k.point, { format: 'der', lowS: false });
-      verdict = Uint8Array.of(ok ? 1 : 0);
+      if (!ok) throw new CrossValidationError(`ecdsa-${s.tag}-sign: a signature was refused by a verifier; not timed`);
+      last = m;
     }
-    return verdict;
+    return accepted;
   };
 }
 
@@ -84,6 +83,8 @@ function verifySuite(s: Setup): Suite {
     if (!sig) {
       const compact = nodeSign(s.nodeHash, m, { key: k.nodePriv, dsaEncoding: 'ieee-p1363' });
       sig = { compact, der: s.noble.Signature.fromBytes(compact, 'compact').toBytes('der') };
+      // A refusal must be a disagreement with this baseline, not a bad signature all three refuse.
+      if (!nodeVerify(s.nodeHash, m, k.nodePub, sig.der)) throw new CrossValidationError(`ecdsa-${s.tag}-verify: bad input signature`);
       sigs.set(m, sig);
     }
     return sig;
