@@ -9,7 +9,9 @@ import { InvalidKeyError } from './errors.js';
  * The shared secret (x coordinate, L bytes) of a PKCS#8 DER or KeyObject private key and a peer public
  * key (SPKI DER, SEC1 uncompressed or compressed point, or KeyObject) on `curve`. Throws
  * InvalidKeyError for a malformed key, a key on another curve, a point not on the curve or infinity,
- * and TypeError for wrong argument types or an unknown curve name.
+ * and TypeError for wrong argument types or an unknown curve name. Of what Wycheproof leaves open,
+ * compressed points are accepted; SPKI that is not canonical DER, or that spells the curve out as
+ * explicit parameters instead of naming it, is refused.
  */
 export function deriveSharedSecret(curve: CurveName, privateKey: KeyInput, peerPublicKey: KeyInput): Uint8Array {
   const c = acurve(curve);
