@@ -100,6 +100,15 @@ describe('RFC 6979 nonces', () => {
     expect(first()).toBe(RFC6979[1]!.cases[1]![2]);
   });
 
+  it('k is zeroed once the caller stops iterating', () => {
+    const c = CURVES['P-256'];
+    const nonces = rfc6979Nonces('SHA-256', c, hex(RFC6979[0]!.x), sha256(utf8('sample')), new Uint8Array(32));
+    const k = nonces.next().value as Uint8Array;
+    expect(k.some((b) => b !== 0)).toBe(true);
+    nonces.return();
+    expect(k.every((b) => b === 0)).toBe(true);
+  });
+
   it('a large k is rejected at n and accepted at n - 1; zero is rejected', () => {
     for (const c of Object.values(CURVES)) {
       const n = c.nBytes;
