@@ -76,8 +76,8 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
  * Yields the candidate nonces k of RFC 6979 §3.2 step h, each in [1, q − 1], as L-byte big-endian
  * integers: the first is the published k; the next ones are what step h.3 gives when the caller
  * rejects k (r = 0 or s = 0). x is the private key (L bytes), h1 the message hash; `extra` (hedging,
- * §3.6) is appended to the seed. The yielded array is reused: the caller must not keep it. K, V, the
- * seed and k are zeroed when the caller stops iterating.
+ * §3.6) is appended to the seed. Each yielded k is zeroed when the caller asks for the next one or
+ * stops iterating, so it must not be kept; K, V and the seed are zeroed then too.
  */
 export function* rfc6979Nonces(
   hash: HashName,
