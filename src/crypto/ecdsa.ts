@@ -45,8 +45,9 @@ export interface EcKeyPair {
 
 const DIGEST: Readonly<Record<HashName, (m: Uint8Array) => Uint8Array>> = { 'SHA-256': sha256, 'SHA-384': sha384, 'SHA-512': sha512 };
 
-// The chance of needing a second nonce is below 2^-128 per signature (§3.2 step h.3 or r, s = 0); a
-// bound turns a core that refuses every k into an error instead of a hang.
+// The generator yields only k in [1, n − 1]; the core then refuses one only if r or s is 0 (about 2/n),
+// so a second nonce is practically never needed, and a bound turns a core that refuses every k into an
+// error instead of a hang.
 const MAX_NONCES = 16;
 
 function aformat(opts: unknown): SignatureFormat {
