@@ -1,0 +1,233 @@
+// Raw RSA over the WASM core (assembly/rsa.ts): RSAEP/RSAVP1 and RSADP/RSASP1 (RFC 8017 §5.1–5.2)
+// on big-endian byte strings, key generation (FIPS 186-5 A.1.3) and the consistency check used on
+// import. Internal: padding, encodings and key formats live in rsa.ts and its helpers.
+// Components cross into WASM through the RSA_BUF slots and are wiped there after every call; the
+// random blinding and Miller–Rabin bytes are zeroed here after use. Only generated p and q (which
+// the caller receives anyway) exist in JS as arrays.
+import { abytes } from './_validate.js';
+import { mem, region, wasm } from './_wasm.js';
+
+export interface RsaPublicComponents {
+  n: Uint8Array;
+  e: Uint8Array;
+}
+
+export interface RsaPrivateComponents extends RsaPublicComponents {
+  d: Uint8Array;
+  p: Uint8Array;
+  q: Uint8Array;
+  dp: Uint8Array;
+  dq: Uint8Array;
+  qi: Uint8Array;
+}
+
+// Slot numbers of assembly/rsa.ts.
+const S = { n: 0, e: 1, d: 2, p: 3, q: 4, dp: 5, dq: 6, qi: 7, x: 8, r: 9, k: 10, rand: 11 } as const;
+
+const BUF = region('RSA_BUF');
+const SLOT = region('RSA_SLOT');
+const core = {
+  clear: wasm.rsaClear as () => void,
+  pub: wasm.rsaPublic as (nLen: number, eLen: number, xLen: number) => number,
+  priv: wasm.rsaPrivate as (
+    nLen: number, eLen: number, pLen: number, qLen: number, dpLen: number, dqLen: number, qiLen: number, xLen: number,
+    rLen: number,
+  ) => number,
+  prime: wasm.rsaPrimeTest as (pLen: number, rounds: number, e: number) => number,
+  finish: wasm.rsaKeygenFinish as (pLen: number, e: number) => number,
+  check: wasm.rsaCheck as (
+    nLen: number, eLen: number, dLen: number, pLen: number, qLen: number, dpLen: number, dqLen: number, qiLen: number,
+  ) => number,
+};
+
+const MIN_BITS = 1024;
+const MAX_BITS = 4096;
+const E_65537 = 65537;
+// Random bytes beyond k for the blinding value r, so r mod n is within 2^-128 of uniform.
+const R_EXTRA = 16;
+
+/** The bytes of b without leading zeros (a view; at least one byte). */
+function trim(b: Uint8Array): Uint8Array {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  return b.subarray(i);
+}
+
+function put(slot: number, b: Uint8Array): void {
+  mem().set(b, BUF + slot * SLOT);
+}
+
+function take(slot: number, len: number): Uint8Array {
+  const off = BUF + slot * SLOT;
+  return mem().slice(off, off + len);
+}
+
+function bitLength(b: Uint8Array): number {
+  const t = trim(b);
+  return t[0] === 0 ? 0 : 8 * t.length - Math.clz32(t[0]) + 24;
+}
+
+/** n and e checked at the edge: n odd of 1024..4096 bits, e odd ≥ 3 and shorter than n. */
+function publicParts(key: RsaPublicComponents): { n: Uint8Array; e: Uint8Array } {
+  const n = trim(abytes(key.n, 'n'));
+  const e = trim(abytes(key.e, 'e'));
+  const bits = bitLength(n);
+  if (bits < MIN_BITS || bits > MAX_BITS || (n[n.length - 1] & 1) === 0) {
+    throw new RangeError(`expected an odd RSA modulus of ${MIN_BITS}..${MAX_BITS} bits, got ${bits} bits`);
+  }
+  if (e.length > n.length || (e[e.length - 1] & 1) === 0 || bitLength(e) < 2) {
+    throw new RangeError('expected an odd RSA public exponent ≥ 3, shorter than the modulus');
+  }
+  return { n, e };
+}
+
+/** k, the byte length of n. */
+export function modulusBytes(key: RsaPublicComponents): number {
+  return trim(abytes(key.n, 'n')).length;
+}
+
+/** RSAEP / RSAVP1: x^e mod n as k bytes, or null if x ≥ n. x is k bytes, big-endian. */
+export function rsaPublicOp(key: RsaPublicComponents, x: Uint8Array): Uint8Array | null {
+  const { n, e } = publicParts(key);
+  abytes(x, 'x', n.length);
+  try {
+    put(S.n, n);
+    put(S.e, e);
+    put(S.x, x);
+    return core.pub(n.length, e.length, x.length) === 1 ? take(S.x, n.length) : null;
+  } finally {
+    core.clear();
+  }
+}
+
+/**
+ * RSADP / RSASP1 with CRT, base and exponent blinding and a check of the result with e before it is
+ * released: x^d mod n as k bytes, or null if x ≥ n. Throws if the check fails (a fault, or a key
+ * whose components disagree).
+ */
+export function rsaPrivateOp(key: RsaPrivateComponents, x: Uint8Array): Uint8Array | null {
+  const { n, e } = publicParts(key);
+  abytes(x, 'x', n.length);
+  const p = trim(abytes(key.p, 'p'));
+  const q = trim(abytes(key.q, 'q'));
+  const dp = trim(abytes(key.dp, 'dp'));
+  const dq = trim(abytes(key.dq, 'dq'));
+  const qi = trim(abytes(key.qi, 'qi'));
+  if (p.length + q.length > n.length + 1 || dp.length > p.length || dq.length > q.length || qi.length > p.length) {
+    throw new RangeError('RSA private key components do not fit its modulus');
+  }
+  const r = crypto.getRandomValues(new Uint8Array(n.length + R_EXTRA));
+  const k = crypto.getRandomValues(new Uint8Array(16));
+  try {
+    put(S.n, n);
+    put(S.e, e);
+    put(S.p, p);
+    put(S.q, q);
+    put(S.dp, dp);
+    put(S.dq, dq);
+    put(S.qi, qi);
+    put(S.x, x);
+    put(S.r, r);
+    put(S.k, k);
+    const status = core.priv(n.length, e.length, p.length, q.length, dp.length, dq.length, qi.length, x.length, r.length);
+    if (status === 1) return take(S.x, n.length);
+    if (status === 0) return null;
+    if (status === -2) throw new RangeError('RSA primes over 2176 bits are not supported');
+    throw new Error('RSA private operation failed its consistency check');
+  } finally {
+    core.clear();
+    r.fill(0);
+    k.fill(0);
+  }
+}
+
+// FIPS 186-5 Table B.1, Miller–Rabin rounds for probable primes p, q of half the modulus size.
+const MR_ROUNDS: Readonly<Record<number, number>> = { 2048: 5, 3072: 4, 4096: 4 };
+
+/** A probable prime of 8·len bits with its top two bits set (FIPS 186-5 A.1.3 step 4). */
+function probablePrime(len: number, rounds: number): Uint8Array {
+  const bases = new Uint8Array(rounds * len);
+  for (;;) {
+    const w = crypto.getRandomValues(new Uint8Array(len));
+    w[0] |= 0xc0;
+    w[len - 1] |= 1;
+    crypto.getRandomValues(bases);
+    put(S.p, w);
+    put(S.rand, bases);
+    const prime = core.prime(len, rounds, E_65537) === 1;
+    core.clear();
+    if (prime) {
+      bases.fill(0);
+      return w;
+    }
+    w.fill(0);
+  }
+}
+
+/** A new key pair with e = 65537 (FIPS 186-5 A.1.3, d = e⁻¹ mod λ(n)). */
+export function rsaGenerate(bits: 2048 | 3072 | 4096): RsaPrivateComponents {
+  const rounds = MR_ROUNDS[bits];
+  if (rounds === undefined) throw new RangeError(`expected RSA key size 2048, 3072 or 4096, got ${String(bits)}`);
+  const len = bits / 16;
+  for (;;) {
+    const p = probablePrime(len, rounds);
+    for (;;) {
+      const q = probablePrime(len, rounds);
+      put(S.p, p);
+      put(S.q, q);
+      const status = core.finish(len, E_65537);
+      if (status === 1) {
+        const key: RsaPrivateComponents = {
+          n: take(S.n, 2 * len),
+          e: Uint8Array.of(1, 0, 1),
+          d: trim(take(S.d, 2 * len)).slice(),
+          p,
+          q,
+          dp: trim(take(S.dp, len)).slice(),
+          dq: trim(take(S.dq, len)).slice(),
+          qi: trim(take(S.qi, len)).slice(),
+        };
+        core.clear();
+        return key;
+      }
+      core.clear();
+      q.fill(0);
+      if (status === 3) break;
+      if (status !== 2) throw new Error('RSA key generation failed');
+    }
+    p.fill(0);
+  }
+}
+
+/** Whether the private components agree: n = p·q, e·d ≡ 1 mod λ(n), dp, dq and qi as they must be. */
+export function rsaCheckKey(key: RsaPrivateComponents): boolean {
+  let parts: { n: Uint8Array; e: Uint8Array };
+  try {
+    parts = publicParts(key);
+  } catch {
+    return false;
+  }
+  const { n, e } = parts;
+  const d = trim(abytes(key.d, 'd'));
+  const p = trim(abytes(key.p, 'p'));
+  const q = trim(abytes(key.q, 'q'));
+  const dp = trim(abytes(key.dp, 'dp'));
+  const dq = trim(abytes(key.dq, 'dq'));
+  const qi = trim(abytes(key.qi, 'qi'));
+  if (d.length > n.length || p.length + q.length > n.length + 1 || dp.length > p.length || dq.length > q.length || qi.length > p.length) {
+    return false;
+  }
+  try {
+    put(S.n, n);
+    put(S.e, e);
+    put(S.d, d);
+    put(S.p, p);
+    put(S.q, q);
+    put(S.dp, dp);
+    put(S.dq, dq);
+    put(S.qi, qi);
+    return core.check(n.length, e.length, d.length, p.length, q.length, dp.length, dq.length, qi.length) === 1;
+  } finally {
+    core.clear();
+  }
+}
