@@ -1,6 +1,7 @@
 // Elliptic-curve group arithmetic for P-256, P-384, P-521 (a = −3) and secp256k1 (a = 0), short
 // Weierstrass y² = x³ + ax + b over GF(p) (SEC 1 v2 §2.2.1), generic over the curve: a curve is data
-// (_ec_params.ts) and the field is _field.ts (Montgomery, elements in Montgomery form throughout).
+// (_ec_params.ts) and the field is _field.ts (elements in its "Montgomery form" throughout, which is
+// the plain value for the four primes: they are reduced by folding).
 //
 // Points are homogeneous projective (X:Y:Z), the neutral element is (0:1:0). Addition and doubling use
 // the complete formulas of Renes–Costello–Batina 2015 ("Complete addition formulas for prime order
@@ -10,17 +11,18 @@
 // Scalar multiplication:
 // - mulCt: variable base (ECDH), fixed 4-bit windows, table of 0..15·Q read by a masked scan of all
 //   16 entries; 4 doublings and 1 addition per window whatever the digits.
-// - mulGen: fixed base (signing, key generation), signed 4-bit digits (Booth recoding, −7..8) over a
-//   table of j·16^w·G (j = 1..8, affine) built once per curve at first use into a static region;
-//   one mixed addition per window, each table row read by a masked scan, the sign applied by a masked
-//   negation, a zero digit discarded by a masked move.
+// - mulGen: fixed base (signing, key generation), signed 4-bit digits (Booth recoding, −7..8) on a
+//   Lim–Lee comb of 4 teeth: row i of the table holds j·2^(16i)·G (j = 1..8, affine), built once per
+//   curve at first use into a static region (P-256 8.5 KiB … P-521 37 KiB: the four fit the module's
+//   static memory). One mixed addition per digit plus 12 doublings; each row is read by a masked
+//   v128 scan, the sign applied by a masked negation, a zero digit discarded by a masked move.
 // - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: Jacobian coordinates with
 //   the fast incomplete formulas, branches on digits and exceptional cases, width-5 NAF for Q, direct
 //   comb-table indexes for G. Secret paths never call it.
 //
 // CT: for mulCt and mulGen only the curve (hence lengths and loop counts) decides control flow and
-// addresses. Callers on secret paths end with ecWipe(), which zeroes every temporary here and in
-// _field.ts.
+// addresses; what leaks is the curve and the validity bits the exports return. Callers on secret
+// paths end with ecWipe(), which zeroes every temporary here and in _field.ts.
 import { eq32, mask32, mux32, nonzero32, wipe } from './_ct';
 import {
   FE, MAX_LIMBS, MD_M, MD_ONE, MD_SIZE, fadd, ffromMont, finv, fieldWipe, fmul, fpow, fsqr, fsub, ftoMont, limbsCmov,

@@ -7,8 +7,7 @@
 // wiped before returning. Verification works on public data and uses mulDoubleVartime.
 import { wipe } from './_ct';
 import {
-  MD_M, fadd, ffromMont, finv, fmul, ftoMont, limbsEq, limbsFromBytes, limbsNonzero, limbsReduceOnce, limbsLt,
-  limbsToBytes, FE,
+  FE, fadd, ffromMont, finv, fmul, ftoMont, limbsFromBytes, limbsNonzero, limbsReduceOnce, limbsToBytes,
 } from './_field';
 import {
   PRES, S0, S1, S2, S3, S4, S5, S6, S7, cFN, cFP, cL, cN, ecWipe, jacobianXEqualsVartime, mulDoubleVartime, mulGen, pointLoad,
@@ -75,7 +74,7 @@ export function ecdsaSign(curve: i32, d: usize, k: usize, e: usize, eLen: i32, o
   store<u32>(sr + (<usize>cN << 2), 0);
   limbsReduceOnce(sr, fn);
   hashToScalar(se, e, eLen, orderBits(curve));
-  // Steps 6: s = k⁻¹(e + r·d) mod n.
+  // Step 6: s = k⁻¹(e + r·d) mod n.
   ftoMont(t0, sr, fn);
   ftoMont(t1, sd, fn);
   fmul(t0, t0, t1, fn);
