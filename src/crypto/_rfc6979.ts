@@ -4,6 +4,7 @@
 // a side channel the same k twice (random). The secret values (x, K, V, k) stay in byte arrays, are
 // never turned into JS numbers or BigInts, and are zeroed when the generator finishes.
 import type { HashName } from './_validate.js';
+import { OUT, wipe } from './_wasm.js';
 import { mac } from './hmac.js';
 import { SHA } from './sha2.js';
 
@@ -88,6 +89,12 @@ export function* rfc6979Nonces(
 ): Generator<Uint8Array, void, undefined> {
   const s = SHA[hash];
   const hlen = s.outputLen;
+  // Every HMAC output here is K, V or (part of) k: none may stay behind in the WASM OUT region.
+  const hm = (key: Uint8Array, msg: Uint8Array): Uint8Array => {
+    const out = mac(s, key, msg);
+    wipe(OUT, hlen);
+    return out;
+  };
   const tail = concat(x, bits2octets(h1, c), extra ?? new Uint8Array(0));
   const seed = new Uint8Array(hlen + 1 + tail.length);
   let V: Uint8Array = new Uint8Array(hlen).fill(0x01); // step b
@@ -96,10 +103,10 @@ export function* rfc6979Nonces(
   let k: Uint8Array = new Uint8Array(0);
   // K = HMAC_K(msg), V = HMAC_K(V): steps d–g, and h.3 with msg = V || 0x00.
   const rekey = (msg: Uint8Array): void => {
-    const nk = mac(s, K, msg);
+    const nk = hm(K, msg);
     K.fill(0);
     K = nk;
-    const nv = mac(s, K, V);
+    const nv = hm(K, V);
     V.fill(0);
     V = nv;
   };
@@ -117,7 +124,7 @@ export function* rfc6979Nonces(
       // step h: T = V || V || ... until it holds qlen bits.
       T = new Uint8Array(blocks * hlen);
       for (let i = 0; i < blocks; i++) {
-        const nv = mac(s, K, V);
+        const nv = hm(K, V);
         V.fill(0);
         V = nv;
         T.set(V, i * hlen);

@@ -443,9 +443,17 @@ describe('arguments, errors and wiping', () => {
     expect(() => ecdsa.sign('P-256', 'SHA-256', nKey, msg, { format: 'der' })).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
   });
 
-  it('EC_BUF holds no secret after signing', () => {
-    ecdsa.sign('P-521', 'SHA-512', ecdsa.generateKeyPair('P-521').privateKey, msg, { format: 'der' });
-    const buf = region('EC_BUF');
-    expect(mem().subarray(buf, buf + 1024).every((b) => b === 0)).toBe(true);
+  it('EC_BUF, OUT and the HMAC context hold no secret after signing (the DRBG output in OUT was k)', () => {
+    for (const curve of NAMES) {
+      for (const hash of HASHES) {
+        const hlen = DIGEST[hash](msg).length;
+        ecdsa.sign(curve, hash, ecdsa.generateKeyPair(curve).privateKey, msg, { format: 'der' });
+        // OUT past the digest length may hold older (public) hashes.
+        for (const [name, len] of [['EC_BUF', 1024], ['OUT', hlen], ['HMAC_CTX', 2 * 200]] as const) {
+          const at = region(name);
+          expect(mem().subarray(at, at + len).every((b) => b === 0), `${curve} ${hash} ${name}`).toBe(true);
+        }
+      }
+    }
   });
 });
