@@ -8,10 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { consoleLine, CrossValidationError, machine, markdownTable, runSuite, type Row, type Suite } from './harness.js';
 import { ecdsaSuites } from './suites/ecdsa.js';
+import { rsaSuites } from './suites/rsa.js';
 import { symmetricSuites } from './suites/symmetric.js';
 import { checkTargets } from './targets.js';
 
-const ALL: Suite[] = [...symmetricSuites, ...ecdsaSuites];
+const ALL: Suite[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites];
 
 const { values } = parseArgs({
   options: {

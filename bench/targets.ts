@@ -38,6 +38,27 @@ export const targets: Check[] = [
     const x = r.opsPerSec / n.opsPerSec;
     return { target: 'SHA-256, 64 B: more ops/s than node:crypto', measured: `${x.toFixed(2)}×`, met: x > 1 };
   },
+  // RSA (issue 4): bench/suites/rsa.ts (4 KiB messages, verification 32 B).
+  (find) => {
+    const r = find('rsa2048-sign', 4096, WASM);
+    return { target: 'RSA-2048 sign (PKCS#1 v1.5 SHA-256): ≥ 300/s', measured: `${r.opsPerSec.toFixed(0)}/s`, met: r.opsPerSec >= 300 };
+  },
+  (find) => {
+    const x = find('rsa2048-sign', 4096, WASM).opsPerSec / find('rsa2048-sign', 4096, 'node-forge').opsPerSec;
+    return { target: 'RSA-2048 sign: ≥ 10× node-forge', measured: `${x.toFixed(1)}×`, met: x >= 10 };
+  },
+  (find) => {
+    const r = find('rsa2048-verify', 32, WASM);
+    return { target: 'RSA-2048 verify: ≥ 10,000/s', measured: `${r.opsPerSec.toFixed(0)}/s`, met: r.opsPerSec >= 10000 };
+  },
+  (find) => {
+    const r = find('rsa2048-keygen', 4096, WASM);
+    return { target: 'RSA-2048 key generation: median ≤ 2 s', measured: `${(r.p50us / 1e6).toFixed(2)} s (${r.samples} samples)`, met: r.p50us <= 2e6 };
+  },
+  (find) => {
+    const r = find('rsa4096-sign', 4096, WASM);
+    return { target: 'RSA-4096 sign: ≥ 25/s', measured: `${r.opsPerSec.toFixed(1)}/s`, met: r.opsPerSec >= 25 };
+  },
 ];
 
 /** Evaluates the targets whose rows are present (a partial run checks what it measured). */

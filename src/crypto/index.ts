@@ -10,3 +10,7 @@ export { ecdsa, type EcKeyPair, type SignOptions, type VerifyOptions, type Signa
 export { ecdh } from './ecdh.js';
 export { ecKeys, type CurveName, type EcJwk, type KeyInput } from './_ec-keys.js';
 export { selfTest, type SelfTestResult } from './selftest.js';
+export { DecryptionError } from './errors.js';
+export {
+  rsa, rsaKeys, type RsaBits, type RsaHashName, type RsaJwk, type RsaKeyInput, type RsaKeyPair, type RsaOaepParams, type RsaSignParams, type RsaVerifyParams,
+} from './rsa.js';
