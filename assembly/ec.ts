@@ -12,10 +12,11 @@
 // - mulCt: variable base (ECDH), fixed 4-bit windows, table of 0..15·Q read by a masked scan of all
 //   16 entries; 4 doublings and 1 addition per window whatever the digits.
 // - mulGen: fixed base (signing, key generation), signed 4-bit digits (Booth recoding, −7..8) on a
-//   Lim–Lee comb of 4 teeth: row i of the table holds j·2^(16i)·G (j = 1..8, affine), built once per
-//   curve at first use into a static region (P-256 8.5 KiB … P-521 37 KiB: the four fit the module's
-//   static memory). One mixed addition per digit plus 12 doublings; each row is read by a masked
-//   v128 scan, the sign applied by a masked negation, a zero digit discarded by a masked move.
+//   Lim–Lee comb of t teeth (3 for the 256-bit curves, 4 for P-384 and P-521): row i of the table
+//   holds j·2^(4ti)·G (j = 1..8, affine), built once per curve at first use into a static region
+//   (11 KiB for a 256-bit curve … 37 KiB for P-521: the four fit the module's static memory). One
+//   mixed addition per digit plus 4(t − 1) doublings; each row is read by a masked v128 scan, the
+//   sign applied by a masked negation, a zero digit discarded by a masked move.
 // - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: Jacobian coordinates with
 //   the fast incomplete formulas, branches on digits and exceptional cases, width-5 NAF for Q, direct
 //   comb-table indexes for G. Secret paths never call it.
@@ -51,12 +52,12 @@ const CURVES: usize = memory.data(4 * <i32>C_STRIDE, 16);
 const READY: usize = memory.data(8);
 
 // Fixed-base tables: rows · 8 entries · (x, y) of N limbs padded to a multiple of 16 bytes,
-// rows = ceil(windows / COMB).
-const COMB: i32 = 4;
-const TAB_P256: usize = memory.data(17 * 8 * 64, 16);
+// rows = ceil(windows / teeth). The 256-bit curves, the busiest, get 3 teeth (4·(3 − 1) doublings per
+// multiplication), P-384 and P-521 get 4 so that all four tables fit the static memory.
+const TAB_P256: usize = memory.data(22 * 8 * 64, 16);
 const TAB_P384: usize = memory.data(25 * 8 * 96, 16);
 const TAB_P521: usize = memory.data(33 * 8 * 144, 16);
-const TAB_K1: usize = memory.data(17 * 8 * 64, 16);
+const TAB_K1: usize = memory.data(22 * 8 * 64, 16);
 
 // The selected curve.
 export let cN: i32 = 0; // limbs
@@ -72,6 +73,7 @@ let cGY: usize = 0;
 let cSQ: usize = 0;
 let cTab: usize = 0;
 let cWin: i32 = 0; // fixed-base windows: ceil((bits + 1) / 4), room for the recoding carry
+let cComb: i32 = 0; // comb teeth
 let cRows: i32 = 0; // fixed-base table rows
 let cES: usize = 0; // bytes per fixed-base entry
 let cId: i32 = 0;
@@ -166,7 +168,8 @@ export function useCurve(id: i32): bool {
   cSQ = base + C_SQ;
   cTab = tab;
   cWin = (bits + 4) >> 2;
-  cRows = (cWin + COMB - 1) / COMB;
+  cComb = bits == 256 ? 3 : 4;
+  cRows = (cWin + cComb - 1) / cComb;
   cES = <usize>((8 * cN + 15) & ~15);
   return true;
 }
@@ -418,10 +421,10 @@ export function scalarLoad(k: usize, src: usize): u32 {
 
 // ---- fixed-base table ----------------------------------------------------------------------------
 
-// Row i holds j·2^(16i)·G for j = 1..8, affine, built from projective multiples with one inversion per
-// row (Montgomery's simultaneous inversion). Window w = 4i + c of the scalar uses row i and is shifted
-// into place by the 4c doublings of the comb (Lim–Lee), so the table is a quarter of a full
-// fixed-window one and fits the static memory. G is public: no wiping needed.
+// Row i holds j·2^(4·teeth·i)·G for j = 1..8, affine, built from projective multiples with one
+// inversion per row (Montgomery's simultaneous inversion). Window w = teeth·i + c of the scalar uses
+// row i and is shifted into place by the 4c doublings of the comb (Lim–Lee), so the table is
+// 1/teeth of a full fixed-window one and fits the static memory. G is public: no wiping needed.
 function buildTable(): void {
   const base = VTAB; // 8 projective points, then 8 prefix products
   const pre = VTAB + 8 * PT;
@@ -454,9 +457,9 @@ function buildTable(): void {
       memory.copy(e, SELX, <usize>(4 * cN));
       memory.copy(e + <usize>(4 * cN), SELY, <usize>(4 * cN));
     }
-    // 2^16 · b = 2^13 · (8b)
+    // 2^(4·teeth) · b = 2^(4·teeth − 3) · (8b)
     pointDouble(b, base + 7 * PT);
-    for (let j = 1; j < 4 * COMB - 3; j++) pointDouble(b, b);
+    for (let j = 1; j < 4 * cComb - 3; j++) pointDouble(b, b);
   }
   store<u8>(READY + 4 + <usize>cId, 1);
 }
@@ -486,15 +489,15 @@ export function mulGen(r: usize, k: usize): void {
   const n = cN;
   const half = <usize>(4 * n);
   pointSetInf(r);
-  for (let c = COMB - 1; c >= 0; c--) {
-    if (c != COMB - 1) {
+  for (let c = cComb - 1; c >= 0; c--) {
+    if (c != cComb - 1) {
       pointDouble(r, r);
       pointDouble(r, r);
       pointDouble(r, r);
       pointDouble(r, r);
     }
     for (let i = 0; i < cRows; i++) {
-      const w = COMB * i + c;
+      const w = cComb * i + c;
       if (w >= cWin) continue;
       const dg = <u32>load<u8>(DIGITS + <usize>w);
       const mag = dg & 15;
@@ -769,15 +772,15 @@ export function mulDoubleVartime(r: usize, u1: usize, u2: usize, x: usize, y: us
   // u1·G into PACC.
   recode(DIGITS, u1);
   jSetInfVartime(PACC);
-  for (let c = COMB - 1; c >= 0; c--) {
-    if (c != COMB - 1) {
+  for (let c = cComb - 1; c >= 0; c--) {
+    if (c != cComb - 1) {
       jDoubleVartime(PACC, PACC);
       jDoubleVartime(PACC, PACC);
       jDoubleVartime(PACC, PACC);
       jDoubleVartime(PACC, PACC);
     }
     for (let i = 0; i < cRows; i++) {
-      const w = COMB * i + c;
+      const w = cComb * i + c;
       if (w >= cWin) continue;
       const dg = <u32>load<u8>(DIGITS + <usize>w);
       const mag = dg & 15;
