@@ -4785,6 +4785,55 @@ export function subK1P(r: usize, a: usize, b: usize): void {
   s = d7 + (mk & 0xffffffff) + c; store<u32>(r, <u32>s, 28); c = s >> 32;
 }
 
+// r = 21·a mod 2^256 − 2^32 − 977 (21 = 3b for secp256k1).
+export function mul21K1P(r: usize, a: usize): void {
+  let s: u64 = 0, c: u64 = 0;
+  s = <u64>load<u32>(a, 0) * 21; const v0: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 4) * 21 + c; const v1: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 8) * 21 + c; const v2: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 12) * 21 + c; const v3: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 16) * 21 + c; const v4: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 20) * 21 + c; const v5: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 24) * 21 + c; const v6: u64 = s & 0xffffffff; c = s >> 32;
+  s = <u64>load<u32>(a, 28) * 21 + c; const v7: u64 = s & 0xffffffff; c = s >> 32;
+  const top: u64 = c;
+  const top977: u64 = top * 977;
+  s = v0 + (top977 & 0xffffffff); const w0: u64 = s & 0xffffffff; c = s >> 32;
+  s = v1 + (top977 >> 32) + top + c; const w1: u64 = s & 0xffffffff; c = s >> 32;
+  s = v2 + c; const w2: u64 = s & 0xffffffff; c = s >> 32;
+  s = v3 + c; const w3: u64 = s & 0xffffffff; c = s >> 32;
+  s = v4 + c; const w4: u64 = s & 0xffffffff; c = s >> 32;
+  s = v5 + c; const w5: u64 = s & 0xffffffff; c = s >> 32;
+  s = v6 + c; const w6: u64 = s & 0xffffffff; c = s >> 32;
+  s = v7 + c; const w7: u64 = s & 0xffffffff; c = s >> 32;
+  s = w0 + c * 977; const x0: u64 = s & 0xffffffff; let cc: u64 = s >> 32;
+  s = w1 + c + cc; const x1: u64 = s & 0xffffffff; cc = s >> 32;
+  s = w2 + cc; const x2: u64 = s & 0xffffffff; cc = s >> 32;
+  s = w3 + cc; const x3: u64 = s & 0xffffffff; cc = s >> 32;
+  s = w4 + cc; const x4: u64 = s & 0xffffffff; cc = s >> 32;
+  s = w5 + cc; const x5: u64 = s & 0xffffffff; cc = s >> 32;
+  s = w6 + cc; const x6: u64 = s & 0xffffffff; cc = s >> 32;
+  s = w7 + cc; const x7: u64 = s & 0xffffffff; cc = s >> 32;
+  let br: u64 = 0;
+  s = x0 - 0xfffffc2f; const d0: u64 = s & 0xffffffff; br = s >> 63;
+  s = x1 - 0xfffffffe - br; const d1: u64 = s & 0xffffffff; br = s >> 63;
+  s = x2 - 0xffffffff - br; const d2: u64 = s & 0xffffffff; br = s >> 63;
+  s = x3 - 0xffffffff - br; const d3: u64 = s & 0xffffffff; br = s >> 63;
+  s = x4 - 0xffffffff - br; const d4: u64 = s & 0xffffffff; br = s >> 63;
+  s = x5 - 0xffffffff - br; const d5: u64 = s & 0xffffffff; br = s >> 63;
+  s = x6 - 0xffffffff - br; const d6: u64 = s & 0xffffffff; br = s >> 63;
+  s = x7 - 0xffffffff - br; const d7: u64 = s & 0xffffffff; br = s >> 63;
+  const mk: u64 = 0 - (0 | (br ^ 1));
+  store<u32>(r, <u32>(x0 ^ (mk & (x0 ^ d0))), 0);
+  store<u32>(r, <u32>(x1 ^ (mk & (x1 ^ d1))), 4);
+  store<u32>(r, <u32>(x2 ^ (mk & (x2 ^ d2))), 8);
+  store<u32>(r, <u32>(x3 ^ (mk & (x3 ^ d3))), 12);
+  store<u32>(r, <u32>(x4 ^ (mk & (x4 ^ d4))), 16);
+  store<u32>(r, <u32>(x5 ^ (mk & (x5 ^ d5))), 20);
+  store<u32>(r, <u32>(x6 ^ (mk & (x6 ^ d6))), 24);
+  store<u32>(r, <u32>(x7 ^ (mk & (x7 ^ d7))), 28);
+}
+
 // r = a·b·2^-256 mod K1N (CIOS).
 export function mulK1N(r: usize, a: usize, b: usize): void {
   const a0: u64 = <u64>load<u32>(a, 0);

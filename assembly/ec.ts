@@ -30,6 +30,7 @@ import {
   limbsEq, limbsFromBytes, limbsLt, limbsNonzero, limbsToBytes, mdInit,
 } from './_field';
 import { K1_PARAMS, P256_PARAMS, P384_PARAMS, P521_PARAMS } from './_ec_params';
+import { mul21K1P } from './_field_fixed';
 
 // I/O region for the exports of ec.ts, ecdsa.ts and ecdh.ts: JS writes inputs and reads outputs
 // here and passes absolute addresses inside it.
@@ -38,13 +39,12 @@ export const EC_BUF: usize = memory.data(EC_BUF_LEN, 16);
 
 const PT: usize = 3 * FE;
 
-// Per-curve constants, derived at first use: field and order descriptors, b and 3b (Montgomery form),
+// Per-curve constants, derived at first use: field and order descriptors, b (Montgomery form),
 // G (affine, Montgomery form), the square-root exponent (p + 1)/4.
 const C_FP: usize = 0;
 const C_FN: usize = C_FP + MD_SIZE;
 const C_B: usize = C_FN + MD_SIZE;
-const C_B3: usize = C_B + FE;
-const C_GX: usize = C_B3 + FE;
+const C_GX: usize = C_B + FE;
 const C_GY: usize = C_GX + FE;
 const C_SQ: usize = C_GY + FE;
 const C_STRIDE: usize = C_SQ + FE;
@@ -67,7 +67,6 @@ let cA0: bool = false; // a = 0
 export let cFP: usize = 0;
 export let cFN: usize = 0;
 let cB: usize = 0;
-let cB3: usize = 0;
 let cGX: usize = 0;
 let cGY: usize = 0;
 let cSQ: usize = 0;
@@ -120,8 +119,6 @@ function initCurve(id: i32, base: usize, params: usize, len: i32): void {
   memory.fill(t, 0, FE);
   limbsFromBytes(t, params + <usize>(2 * len), len, n);
   ftoMont(base + C_B, t, fp);
-  fadd(base + C_B3, base + C_B, base + C_B, fp);
-  fadd(base + C_B3, base + C_B3, base + C_B, fp);
   limbsFromBytes(t, params + <usize>(3 * len), len, n);
   ftoMont(base + C_GX, t, fp);
   limbsFromBytes(t, params + <usize>(4 * len), len, n);
@@ -162,7 +159,6 @@ export function useCurve(id: i32): bool {
   cFP = base + C_FP;
   cFN = base + C_FN;
   cB = base + C_B;
-  cB3 = base + C_B3;
   cGX = base + C_GX;
   cGY = base + C_GY;
   cSQ = base + C_SQ;
@@ -225,15 +221,15 @@ function tailAm3(r: usize, xx: usize, yy: usize, zz: usize, xy: usize, yz: usize
   fa(r + 2 * FE, t11, t9); // Z3
 }
 
-// The common tail of RCB Algorithms 7 and 8 (a = 0).
+// The common tail of RCB Algorithms 7 and 8 (a = 0). secp256k1 is the only a = 0 curve: 3b = 21.
 function tailA0(r: usize, xx: usize, yy: usize, zz: usize, xy: usize, yz: usize, xz: usize): void {
   const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9), t10 = tmp(10), t11 = tmp(11);
   fa(t6, xx, xx);
   fa(t6, t6, xx); // 3xx
-  fm(t7, cB3, zz);
+  mul21K1P(t7, zz);
   fa(t8, yy, t7); // yy + 3b·zz
   fs(t9, yy, t7); // yy − 3b·zz
-  fm(t10, cB3, xz); // 3b·xz
+  mul21K1P(t10, xz); // 3b·xz
   fm(t11, xy, t9);
   fm(t7, yz, t10);
   fs(r, t11, t7); // X3
@@ -304,7 +300,7 @@ export function pointDouble(r: usize, p: usize): void {
     fm(t1, y, z);
     fm(t4, x, y);
     fsqr(t2, z, cFP);
-    fm(t2, cB3, t2); // 3b·zz
+    mul21K1P(t2, t2); // 3b·zz
     fm(t5, t2, t3); // X3 part
     fa(t6, t0, t2); // yy + 3b·zz
     fm(r + 2 * FE, t1, t3); // Z3 = 8·yy·yz

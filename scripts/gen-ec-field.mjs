@@ -131,7 +131,13 @@ function foldK1(out, m) {
   for (let k = 0; k < 8; k++) {
     out.push(`  s = u${k} + u${8 + k} * 977${k ? ` + u${7 + k}` : ''} + c; const v${k}: u64 = s & 0xffffffff; c = s >> 32;`);
   }
-  out.push(`  const top: u64 = c + u15;`, `  const top977: u64 = top * 977;`);
+  out.push(`  const top: u64 = c + u15;`);
+  foldK1Top(out, m);
+}
+
+// v0..v7 + top·2^256 (top < 2^34) ≡ v + top·(2^32 + 977): one more fold, then a masked subtraction.
+function foldK1Top(out, m) {
+  out.push(`  const top977: u64 = top * 977;`);
   out.push(`  s = v0 + (top977 & 0xffffffff); const w0: u64 = s & 0xffffffff; c = s >> 32;`);
   out.push(`  s = v1 + (top977 >> 32) + top + c; const w1: u64 = s & 0xffffffff; c = s >> 32;`);
   for (let k = 2; k < 8; k++) out.push(`  s = v${k} + c; const w${k}: u64 = s & 0xffffffff; c = s >> 32;`);
@@ -140,6 +146,17 @@ function foldK1(out, m) {
   out.push(`  s = w1 + c + cc; const x1: u64 = s & 0xffffffff; cc = s >> 32;`);
   for (let k = 2; k < 8; k++) out.push(`  s = w${k} + cc; const x${k}: u64 = s & 0xffffffff; cc = s >> 32;`);
   finalSub(out, 'x', 0, 8, m, '0');
+}
+
+// r = 21·a mod p for secp256k1: 3b of the a = 0 formulas (RCB Algorithms 7-9) as one limb pass.
+function genMul21K1(m) {
+  const out = [`// r = 21·a mod 2^256 − 2^32 − 977 (21 = 3b for secp256k1).`, `export function mul21K1P(r: usize, a: usize): void {`];
+  out.push(`  let s: u64 = 0, c: u64 = 0;`);
+  for (let k = 0; k < 8; k++) out.push(`  s = <u64>load<u32>(a, ${4 * k}) * 21${k ? ' + c' : ''}; const v${k}: u64 = s & 0xffffffff; c = s >> 32;`);
+  out.push(`  const top: u64 = c;`);
+  foldK1Top(out, m);
+  out.push('}');
+  return out.join('\n');
 }
 
 function genMulK1(name, m) {
@@ -367,5 +384,6 @@ for (const [name, h, n] of MODULI) {
   const mul = folded ? folded[0](name, m, p, n) : genMul(name, m, n, m0inv);
   const sqr = folded ? folded[1](name, m, p, n) : genSqr(name, m, n, m0inv);
   parts.push('', mul, '', sqr, '', genAdd(name, m, n), '', genSub(name, m, n));
+  if (name === 'K1P') parts.push('', genMul21K1(m));
 }
 process.stdout.write(`${parts.join('\n')}\n`);
