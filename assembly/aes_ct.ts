@@ -82,12 +82,12 @@ function wipeState(): void {
   U0 = U1 = U2 = U3 = U4 = U5 = U6 = U7 = i64x2(0, 0);
 }
 
-// SubBytes without the constant 0x63 on planes q0 (lsb) .. q7 (msb), then for t >= 0 MixColumns at
-// skew t and AddRoundKey with the planes at rk (the rest of a round, §5.1); the result goes to bank
-// `bank`. t and bank are constants at every call. Boyar–Peralta number bits the other way round:
+// SubBytes without the constant 0x63 on planes q0 (lsb) .. q7 (msb), then for skew >= 0 MixColumns at
+// that skew and AddRoundKey with the planes at rk (the rest of a round, §5.1); the result goes to bank
+// `bank`. skew and bank are constants at every call. Boyar–Peralta number bits the other way round:
 // their x0 is our q7 and their s0 our plane 7.
 @inline function aesRound(
-  q0: v128, q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, q6: v128, q7: v128, rk: usize, t: i32, bank: i32,
+  q0: v128, q1: v128, q2: v128, q3: v128, q4: v128, q5: v128, q6: v128, q7: v128, rk: usize, skew: i32, bank: i32,
 ): void {
   // Top linear transformation.
   const y14 = v128.xor(q4, q2);
@@ -211,10 +211,10 @@ function wipeState(): void {
   const p2 = v128.xor(t47, t65);
   const p1 = v128.xor(t56, t62);
   const p0 = v128.xor(t48, t60);
-  if (t < 0) {
+  if (skew < 0) {
     setBank(bank, p0, p1, p2, p3, p4, p5, p6, p7);
   } else {
-    mixColumns(p0, p1, p2, p3, p4, p5, p6, p7, rk, t, bank);
+    mixColumns(p0, p1, p2, p3, p4, p5, p6, p7, rk, skew, bank);
   }
 }
 
