@@ -3,23 +3,14 @@
 // (RFC 7518 §6.3). Pure codecs over _der.ts: no arithmetic. Parsed components are fresh copies (never
 // views of the caller's bytes), big-endian without leading zero bytes, so callers can wipe them.
 import { DerError, DerReader, TAG, bitsTlv, tlv, uintTlv } from './_der.js';
+import type { RsaPrivateComponents, RsaPublicComponents } from './_rsa-core.js';
 import { InvalidKeyError } from './errors.js';
 
-/** A public key: modulus and public exponent, big-endian, no leading zero bytes. */
-export interface RsaPublicParts {
-  n: Uint8Array;
-  e: Uint8Array;
-}
+/** A public key: modulus and public exponent, big-endian, no leading zero bytes (the core's type). */
+export type RsaPublicParts = RsaPublicComponents;
 
 /** A two-prime private key (RFC 8017 §3.2, second representation plus d). */
-export interface RsaPrivateParts extends RsaPublicParts {
-  d: Uint8Array;
-  p: Uint8Array;
-  q: Uint8Array;
-  dp: Uint8Array;
-  dq: Uint8Array;
-  qi: Uint8Array;
-}
+export type RsaPrivateParts = RsaPrivateComponents;
 
 export const PRIVATE_FIELDS = ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const;
 
