@@ -294,6 +294,7 @@ describe('OAEP decryption failures are indistinguishable', () => {
     ['Y ≠ 0', () => raw(withDb(goodDb(), 1))],
     ['lHash mismatch', () => raw(withDb(goodDb().map((b, i) => (i === 5 ? b ^ 1 : b))))],
     ['no 0x01 separator', () => raw(withDb(goodDb().map((b, i, a) => (i === a.length - 4 ? 0 : b))))],
+    ['only zeros after lHash', () => raw(withDb(goodDb().map((b, i) => (i < hLen ? b : 0))))],
     ['nonzero byte before the separator', () => raw(withDb(goodDb().map((b, i) => (i === hLen + 3 ? 2 : b))))],
     ['separator 0x02', () => raw(withDb(goodDb().map((b, i, a) => (i === a.length - 4 ? 2 : b))))],
     ['ciphertext one byte short', () => raw(valid()).subarray(1)],
