@@ -325,7 +325,7 @@ describe('OAEP decryption failures are indistinguishable', () => {
 // ---- Generated keys ----
 
 describe('rsa.generateKeyPair', () => {
-  for (const bits of [2048, 3072] as const) {
+  for (const bits of [2048, 3072, 4096] as const) {
     it(`${bits} bits: node imports both halves; signatures and ciphertexts cross both ways`, () => {
       const { privateKey, publicKey } = rsa.generateKeyPair(bits);
       const priv = createPrivateKey({ key: Buffer.from(privateKey), format: 'der', type: 'pkcs8' });
