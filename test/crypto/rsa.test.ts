@@ -1,7 +1,8 @@
 // RSA (src/crypto/rsa.ts over the WASM RSA core): Wycheproof PKCS#1 v1.5, PSS and OAEP vectors;
 // node:crypto (OpenSSL) as the oracle both ways at 2048, 3072 and 4096 bits for PKCS#1 v1.5 and PSS
 // with SHA-256/384/512 and OAEP with SHA-1/256/384/512 (node-forge for MGF1 hashes node cannot set);
-// generated keys in node; tampering; one DecryptionError for every OAEP failure; argument checks.
+// generated keys in node; tampering; one DecryptionError for every OAEP failure; no secret left in
+// WASM memory; argument checks.
 import {
   constants,
   createPrivateKey,
@@ -17,6 +18,7 @@ import {
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { emeOaepEncode, RSA_HASH, type RsaHashName } from '../../src/crypto/_rsa-pad.js';
+import { mem, region, wipe } from '../../src/crypto/_wasm.js';
 import { DecryptionError, InvalidKeyError, rsa, rsaKeys } from '../../src/crypto/index.js';
 import { hex, loadWycheproof, type WycheproofCase } from '../vectors/wycheproof.js';
 
@@ -352,6 +354,30 @@ describe('rsa.generateKeyPair', () => {
   it('refuses other sizes', () => {
     expect(() => rsa.generateKeyPair(1024 as 2048)).toThrow(RangeError);
     expect(() => rsa.generateKeyPair('2048' as unknown as 2048)).toThrow(TypeError);
+  });
+});
+
+// ---- Wiping ----
+
+describe('no secret left in WASM memory', () => {
+  it('after import, signing and OAEP decryption: no prime, CRT exponent, d or plaintext (with a positive control)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    const jwk = privateKey.export({ format: 'jwk' }) as Record<string, string>;
+    const plaintext = randomBytes(32);
+    const ct = publicEncrypt({ key: publicKey, oaepHash: 'sha256' }, plaintext);
+    rsaKeys.pkcs1(pkcs8);
+    rsa.sign({ scheme: 'pkcs1', hash: 'SHA-256' }, pkcs8, randomBytes(10));
+    rsa.sign({ scheme: 'pss', hash: 'SHA-512' }, privateKey, randomBytes(10));
+    expect(Buffer.from(rsa.decrypt({ scheme: 'oaep', hash: 'SHA-256' }, pkcs8, ct)).equals(plaintext)).toBe(true);
+    const needles = [...['p', 'q', 'dp', 'dq', 'qi', 'd'].map((f) => Buffer.from(jwk[f]!, 'base64url').subarray(0, 16)), plaintext.subarray(0, 16)];
+    const found = () => needles.filter((x) => Buffer.from(mem().buffer).indexOf(x) >= 0).length;
+    expect(found()).toBe(0);
+    // Positive control: the scan does find a needle that is in memory.
+    const at = region('IN');
+    mem().set(needles[0]!, at);
+    expect(found()).toBe(1);
+    wipe(at, 16);
   });
 });
 
