@@ -1,7 +1,7 @@
 // `npm run bench`: runs the suites, prints a table, writes bench/results/<name>.json and .md.
 //   --suite NAME[,NAME]  only these suites        --time MS   timed ms per case (default 500)
 //   --out NAME           results file name (default: latest)
-//   --check              exit 1 if a performance target of the foundation issue is missed
+//   --check              exit 1 if a performance target (bench/targets.ts) is missed
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,7 @@ try {
 
 const results = checkTargets(rows);
 if (results.length > 0) {
-  console.log('Targets (foundation issue):');
+  console.log('Targets:');
   for (const t of results) console.log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured}`);
 }
 

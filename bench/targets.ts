@@ -1,4 +1,5 @@
-// Performance targets of the foundation issue, checked against one run's rows (ratios from that run).
+// Performance targets of the issues (foundation, ECDSA, RSA), checked against one run's rows: every
+// ratio compares columns of the same run.
 import type { Row } from './harness.js';
 
 export interface TargetResult {
@@ -37,6 +38,31 @@ export const targets: Check[] = [
     const n = find('sha256', 64, 'node:crypto');
     const x = r.opsPerSec / n.opsPerSec;
     return { target: 'SHA-256, 64 B: more ops/s than node:crypto', measured: `${x.toFixed(2)}×`, met: x > 1 };
+  },
+  // ECDSA (issue 3): bench/suites/ecdsa.ts (32-byte messages).
+  (find) => {
+    const r = find('ecdsa-p256-sign', 32, WASM);
+    return { target: 'P-256 sign: ≥ 8,000/s', measured: `${r.opsPerSec.toFixed(0)}/s`, met: r.opsPerSec >= 8000 };
+  },
+  (find) => {
+    const x = find('ecdsa-p256-sign', 32, WASM).opsPerSec / find('ecdsa-p256-sign', 32, '@noble/curves').opsPerSec;
+    return { target: 'P-256 sign: ≥ 7× @noble/curves', measured: `${x.toFixed(1)}×`, met: x >= 7 };
+  },
+  (find) => {
+    const r = find('ecdsa-p256-verify', 32, WASM);
+    return { target: 'P-256 verify: ≥ 3,000/s', measured: `${r.opsPerSec.toFixed(0)}/s`, met: r.opsPerSec >= 3000 };
+  },
+  (find) => {
+    const x = find('ecdsa-p384-sign', 32, WASM).opsPerSec / find('ecdsa-p384-sign', 32, 'node:crypto').opsPerSec;
+    return { target: 'P-384 sign: faster than node:crypto (aim 2×)', measured: `${x.toFixed(2)}×`, met: x > 1 };
+  },
+  (find) => {
+    const x = find('ecdsa-p521-sign', 32, WASM).opsPerSec / find('ecdsa-p521-sign', 32, 'node:crypto').opsPerSec;
+    return { target: 'P-521 sign: faster than node:crypto (aim 2×)', measured: `${x.toFixed(2)}×`, met: x > 1 };
+  },
+  (find) => {
+    const x = find('ecdsa-k256-sign', 32, WASM).opsPerSec / find('ecdsa-k256-sign', 32, '@noble/curves').opsPerSec;
+    return { target: 'secp256k1 sign: ≥ 7× @noble/curves', measured: `${x.toFixed(1)}×`, met: x >= 7 };
   },
   // RSA (issue 4): bench/suites/rsa.ts (4 KiB messages, verification 32 B).
   (find) => {
