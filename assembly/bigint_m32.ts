@@ -21,13 +21,15 @@ import { OUT } from './_io';
 export const MAXL: i32 = 128;
 export const NB: usize = 4 * (MAXL + 8);
 
-// Montgomery context: limb count, -m⁻¹ mod 2³², m, R mod m (one), R² mod m.
+// Montgomery context: limb count, -m⁻¹ mod 2³², m, R mod m (one), R² mod m, the (a_j, m_j) pairs.
 const CX_N: usize = 0;
 const CX_M0I: usize = 4;
 const CX_M: usize = 16;
 const CX_ONE: usize = CX_M + NB;
 const CX_R2: usize = CX_ONE + NB;
-export const CTX_SIZE: usize = CX_R2 + NB;
+// m interleaved with the current left operand: (a_j, m_j) pairs for montMulRaw.
+const CX_PAIR: usize = CX_R2 + NB;
+export const CTX_SIZE: usize = CX_PAIR + 2 * NB;
 
 // Exponentiation moduli (CRT primes, Miller–Rabin candidates) have at most MAXT limbs: primes of
 // 4096-bit keys with a margin for unbalanced imports.
@@ -40,8 +42,9 @@ const STRIDE: usize = <usize>MAXT * 4;
 // holds across calls: static memory is too small for two 32-entry tables.
 export const SCRATCH_END: usize = 32768;
 const MT: usize = OUT;
-const MS: usize = MT + NB;
-const SEL: usize = MS + NB;
+const MS: usize = MT + 4 * NB;
+const MS2: usize = MS + NB;
+const SEL: usize = MS2 + NB;
 const ACC: usize = SEL + NB;
 const CH: usize = ACC + NB;
 const CH2: usize = CH + NB;
@@ -262,71 +265,73 @@ export function bnGcdOdd(g: usize, a: usize, b: usize, n: i32, bits: i32): void 
 }
 
 // r = a·b·R⁻¹ mod m, for a·b < m·R (a, b < m, or one of them < R and the other < m). r may alias
-// a or b. CIOS: each outer step adds a·b_i and u·m with u chosen to clear the low limb, then shifts
-// by one limb; T stays below 2m.
-function montMulRaw(r: usize, a: usize, b: usize, m: usize, m0i: u32, n: i32): void {
+// a or b. CIOS with the two products of each step, a_j·b_i and m_j·u, in the two i64 lanes of one
+// i64x2.extmul_low_i32x4_u over the pair (a_j, m_j): the product and reduction chains keep separate
+// accumulators Ta, Tm (lanes of T) and carries, and only the row's low words are combined (they sum
+// to 0 or 2^32 by the choice of u). Ta + Tm < 2m at the end.
+function montMulRaw(cx: usize, r: usize, a: usize, b: usize): void {
+  const n = load<i32>(cx, CX_N);
+  const m0i = load<u32>(cx, CX_M0I);
+  const pair = cx + CX_PAIR;
+  for (let j = 0; j < n; j++) store<u32>(pair + (<usize>j << 3), load<u32>(a + off(j)));
   const t = MT;
-  memory.fill(t, 0, off(n + 2));
-  const lo: u64 = 0xFFFFFFFF;
-  const top = t + off(n);
+  memory.fill(t, 0, <usize>(n + 1) << 4);
+  const lo = i64x2.splat(0xFFFFFFFF);
+  const a0: u64 = <u64>load<u32>(pair);
+  const m0: u64 = <u64>load<u32>(pair, 4);
+  const end = t + (<usize>n << 4);
   for (let i = 0; i < n; i++) {
-    const bi: u64 = <u64>load<u32>(b + off(i));
-    let x: u64 = <u64>load<u32>(t) + <u64>load<u32>(a) * bi;
-    const u: u64 = <u64>(<u32>x * m0i);
-    let c1: u64 = x >> 32;
-    let y: u64 = (x & lo) + <u64>load<u32>(m) * u;
-    let c2: u64 = y >> 32;
-    let pt = t + 4;
-    let pa = a + 4;
-    let pm = m + 4;
+    const bi = load<u32>(b + off(i));
+    const xa: u64 = load<u64>(t) + a0 * <u64>bi;
+    const tm: u64 = load<u64>(t, 8);
+    const u = (<u32>xa + <u32>tm) * m0i;
+    const xm: u64 = tm + m0 * <u64>u;
+    let c = i64x2.replace_lane(i64x2.splat((xa >> 32) + <u64>nonzero32(<u32>xa)), 1, xm >> 32);
+    const k = i32x4.replace_lane(i32x4.splat(<i32>bi), 1, <i32>u);
+    let pt = t + 16;
+    let pp = pair + 8;
     for (let j = 0; j < 3; j++) {
-      x = <u64>load<u32>(pt) + <u64>load<u32>(pa) * bi + c1;
-      c1 = x >> 32;
-      y = (x & lo) + <u64>load<u32>(pm) * u + c2;
-      c2 = y >> 32;
-      store<u32>(pt - 4, <u32>y);
-      pt += 4;
-      pa += 4;
-      pm += 4;
-    }
-    while (pt < top) {
-      x = <u64>load<u32>(pt) + <u64>load<u32>(pa) * bi + c1;
-      c1 = x >> 32;
-      y = (x & lo) + <u64>load<u32>(pm) * u + c2;
-      c2 = y >> 32;
-      store<u32>(pt - 4, <u32>y);
-      x = <u64>load<u32>(pt, 4) + <u64>load<u32>(pa, 4) * bi + c1;
-      c1 = x >> 32;
-      y = (x & lo) + <u64>load<u32>(pm, 4) * u + c2;
-      c2 = y >> 32;
-      store<u32>(pt, <u32>y);
-      x = <u64>load<u32>(pt, 8) + <u64>load<u32>(pa, 8) * bi + c1;
-      c1 = x >> 32;
-      y = (x & lo) + <u64>load<u32>(pm, 8) * u + c2;
-      c2 = y >> 32;
-      store<u32>(pt, <u32>y, 4);
-      x = <u64>load<u32>(pt, 12) + <u64>load<u32>(pa, 12) * bi + c1;
-      c1 = x >> 32;
-      y = (x & lo) + <u64>load<u32>(pm, 12) * u + c2;
-      c2 = y >> 32;
-      store<u32>(pt, <u32>y, 8);
+      const x = i64x2.add(i64x2.add(v128.load(pt), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp), k)), c);
+      c = i64x2.shr_u(x, 32);
+      v128.store(pt - 16, v128.and(x, lo));
       pt += 16;
-      pa += 16;
-      pm += 16;
+      pp += 8;
     }
-    x = <u64>load<u32>(top) + c1 + c2;
-    store<u32>(top - 4, <u32>x);
-    store<u32>(top, <u32>(x >> 32));
+    while (pt < end) {
+      let x = i64x2.add(i64x2.add(v128.load(pt), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp), k)), c);
+      c = i64x2.shr_u(x, 32);
+      v128.store(pt - 16, v128.and(x, lo));
+      x = i64x2.add(i64x2.add(v128.load(pt, 16), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp, 8), k)), c);
+      c = i64x2.shr_u(x, 32);
+      v128.store(pt, v128.and(x, lo));
+      x = i64x2.add(i64x2.add(v128.load(pt, 32), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp, 16), k)), c);
+      c = i64x2.shr_u(x, 32);
+      v128.store(pt, v128.and(x, lo), 16);
+      x = i64x2.add(i64x2.add(v128.load(pt, 48), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp, 24), k)), c);
+      c = i64x2.shr_u(x, 32);
+      v128.store(pt, v128.and(x, lo), 32);
+      pt += 64;
+      pp += 32;
+    }
+    const x = i64x2.add(v128.load(end), c);
+    v128.store(end - 16, v128.and(x, lo));
+    v128.store(end, i64x2.shr_u(x, 32));
   }
-  // T − m always computed; kept when T ≥ m (no borrow out of the n + 1 limbs).
-  const br = bnSub(MS, t, m, n);
-  const keep = <u32>((<u64>load<u32>(top) - <u64>br) >> 63);
-  bnCmov(MS, t, keep, n);
-  memory.copy(r, MS, off(n));
+  // T = Ta + Tm (n + 1 limbs); T − m always computed, kept when T ≥ m.
+  let cy: u64 = 0;
+  for (let j = 0; j <= n; j++) {
+    const s: u64 = load<u64>(t + (<usize>j << 4)) + load<u64>(t + (<usize>j << 4), 8) + cy;
+    store<u32>(MS + off(j), <u32>s);
+    cy = s >> 32;
+  }
+  const br = bnSub(MS2, MS, cx + CX_M, n);
+  const keep = <u32>((<u64>load<u32>(MS + off(n)) - <u64>br) >> 63);
+  bnCmov(MS2, MS, keep, n);
+  memory.copy(r, MS2, off(n));
 }
 
 @inline export function montMul(cx: usize, r: usize, a: usize, b: usize): void {
-  montMulRaw(r, a, b, cx + CX_M, load<u32>(cx, CX_M0I), load<i32>(cx, CX_N));
+  montMulRaw(cx, r, a, b);
 }
 
 // r = a + b mod m (a, b < m).
@@ -357,6 +362,7 @@ export function montInit(cx: usize, m: usize, n: i32, mbits: i32): void {
   let inv: u32 = m0;
   for (let i = 0; i < 5; i++) inv = inv * (2 - m0 * inv);
   store<u32>(cx, 0 - inv, CX_M0I);
+  for (let j = 0; j < n; j++) store<u32>(cx + CX_PAIR + (<usize>j << 3), load<u32>(m + off(j)), 4);
   const one = cx + CX_ONE;
   const bit = mbits - 1;
   store<u32>(one + off(bit >> 5), <u32>1 << (<u32>(bit & 31)));
