@@ -317,17 +317,25 @@ function montMulRaw(cx: usize, r: usize, a: usize, b: usize): void {
     v128.store(end - 16, v128.and(x, lo));
     v128.store(end, i64x2.shr_u(x, 32));
   }
-  // T = Ta + Tm (n + 1 limbs); T − m always computed, kept when T ≥ m.
+  // T = Ta + Tm (n + 1 limbs) and T − m in one pass; T − m kept when T ≥ m.
+  const m = cx + CX_M;
   let cy: u64 = 0;
-  for (let j = 0; j <= n; j++) {
+  let br: u64 = 0;
+  for (let j = 0; j < n; j++) {
     const s: u64 = load<u64>(t + (<usize>j << 4)) + load<u64>(t + (<usize>j << 4), 8) + cy;
-    store<u32>(MS + off(j), <u32>s);
     cy = s >> 32;
+    const d: u64 = (s & 0xFFFFFFFF) - <u64>load<u32>(m + off(j)) - br;
+    br = d >> 63;
+    store<u32>(MS + off(j), <u32>s);
+    store<u32>(MS2 + off(j), <u32>d);
   }
-  const br = bnSub(MS2, MS, cx + CX_M, n);
-  const keep = <u32>((<u64>load<u32>(MS + off(n)) - <u64>br) >> 63);
-  bnCmov(MS2, MS, keep, n);
-  memory.copy(r, MS2, off(n));
+  const top: u64 = load<u64>(end) + load<u64>(end, 8) + cy;
+  const keep = <u32>((top - br) >> 63);
+  const mk = mask32(keep);
+  for (let j = 0; j < n; j++) {
+    const x = load<u32>(MS2 + off(j));
+    store<u32>(r + off(j), x ^ (mk & (x ^ load<u32>(MS + off(j)))));
+  }
 }
 
 @inline export function montMul(cx: usize, r: usize, a: usize, b: usize): void {
@@ -393,14 +401,17 @@ export function montFromValue(cx: usize, r: usize, a: usize, na: i32): void {
   const n = ctxLimbs(cx);
   const r2 = cx + CX_R2;
   const k = (na + n - 1) / n;
-  memory.fill(CH2, 0, off(n));
   for (let i = k - 1; i >= 0; i--) {
     const have = na - i * n < n ? na - i * n : n;
     memory.fill(CH, 0, off(n));
     memory.copy(CH, a + off(i * n), off(have));
     montMul(cx, CH, CH, r2);
-    montMul(cx, CH2, CH2, r2);
-    montAdd(cx, CH2, CH2, CH);
+    if (i == k - 1) {
+      memory.copy(CH2, CH, off(n));
+    } else {
+      montMul(cx, CH2, CH2, r2);
+      montAdd(cx, CH2, CH2, CH);
+    }
   }
   memory.copy(r, CH2, off(n));
 }
@@ -482,8 +493,12 @@ export function montPow2(cx: usize, r: usize, a1: usize, e1: usize, a2: usize, e
 export function montPowPublic(cx: usize, r: usize, a: usize, e: usize, el: i32): void {
   const n = ctxLimbs(cx);
   const bits = bnBitsPublic(e, el);
-  memory.copy(ACC, cx + CX_ONE, off(n));
-  for (let i = bits - 1; i >= 0; i--) {
+  if (bits == 0) {
+    memory.copy(r, cx + CX_ONE, off(n));
+    return;
+  }
+  memory.copy(ACC, a, off(n));
+  for (let i = bits - 2; i >= 0; i--) {
     montMul(cx, ACC, ACC, ACC);
     if (((load<u32>(e + off(i >> 5)) >> (<u32>(i & 31))) & 1) != 0) montMul(cx, ACC, ACC, a);
   }

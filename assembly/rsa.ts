@@ -112,7 +112,7 @@ function loadPublic(nLen: i32, eLen: i32): i32 {
 }
 
 // RSAEP / RSAVP1 (RFC 8017 §5.1.1, §5.2.2): X slot = x^e mod n, nLen bytes. Public inputs only:
-// variable-time in e. Returns 1, or 0 if x ≥ n or the key is malformed.
+// variable-time in e, and nothing secret to wipe. Returns 1, or 0 if x ≥ n or the key is malformed.
 export function rsaPublic(nLen: i32, eLen: i32, xLen: i32): i32 {
   const nl = loadPublic(nLen, eLen);
   let ok: i32 = 0;
@@ -126,7 +126,6 @@ export function rsaPublic(nLen: i32, eLen: i32, xLen: i32): i32 {
       ok = 1;
     }
   }
-  wipeWork();
   return ok;
 }
 

@@ -90,14 +90,10 @@ export function modulusBytes(key: RsaPublicComponents): number {
 export function rsaPublicOp(key: RsaPublicComponents, x: Uint8Array): Uint8Array | null {
   const { n, e } = publicParts(key);
   abytes(x, 'x', n.length);
-  try {
-    put(S.n, n);
-    put(S.e, e);
-    put(S.x, x);
-    return core.pub(n.length, e.length, x.length) === 1 ? take(S.x, n.length) : null;
-  } finally {
-    core.clear();
-  }
+  put(S.n, n);
+  put(S.e, e);
+  put(S.x, x);
+  return core.pub(n.length, e.length, x.length) === 1 ? take(S.x, n.length) : null;
 }
 
 /**
