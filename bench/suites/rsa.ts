@@ -89,9 +89,10 @@ function decryptSuite(name: string, key: () => Keys): Suite {
 /**
  * Key generation is random, so each implementation's run() returns one byte: whether its key pair
  * passes node's import and a sign (there) / verify (here) round trip. The check runs on the first call
- * of each message (the cross-validation call); timed calls only generate. node-forge is left out: its
- * pure-JS prime search takes tens of seconds per 2048-bit key. One key per sample: the p50 column is the
- * median generation time (run with a larger --time for more samples).
+ * of each message (the cross-validation call); timed calls only generate. node-forge is left out: under
+ * Node it hands key generation to node:crypto, and its pure-JS path (0.4–2.6 s per 2048-bit key here)
+ * would dominate the run at the harness's 64 samples. One key per sample: the p50 column is the median
+ * generation time.
  */
 function keygenSuite(name: string, bits: 2048): Suite {
   const checked = (gen: () => { privateKey: Uint8Array; publicKey: Uint8Array }) => {
