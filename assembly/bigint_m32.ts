@@ -280,42 +280,53 @@ function montMulRaw(cx: usize, r: usize, a: usize, b: usize): void {
   const a0: u64 = <u64>load<u32>(pair);
   const m0: u64 = <u64>load<u32>(pair, 4);
   const end = t + (<usize>n << 4);
-  for (let i = 0; i < n; i++) {
-    const bi = load<u32>(b + off(i));
-    const xa: u64 = load<u64>(t) + a0 * <u64>bi;
-    const tm: u64 = load<u64>(t, 8);
-    const u = (<u32>xa + <u32>tm) * m0i;
-    const xm: u64 = tm + m0 * <u64>u;
-    let c = i64x2.replace_lane(i64x2.splat((xa >> 32) + <u64>nonzero32(<u32>xa)), 1, xm >> 32);
-    const k = i32x4.replace_lane(i32x4.splat(<i32>bi), 1, <i32>u);
-    let pt = t + 16;
-    let pp = pair + 8;
-    for (let j = 0; j < 3; j++) {
-      const x = i64x2.add(i64x2.add(v128.load(pt), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp), k)), c);
-      c = i64x2.shr_u(x, 32);
-      v128.store(pt - 16, v128.and(x, lo));
-      pt += 16;
-      pp += 8;
-    }
+  // Two rows per pass: row i+1 runs one position behind row i and consumes its output word in a
+  // register, so T is loaded and stored once per two rows.
+  for (let i = 0; i < n; i += 2) {
+    const b1 = load<u32>(b + off(i));
+    const b2 = load<u32>(b + off(i + 1));
+    let xa: u64 = load<u64>(t) + a0 * <u64>b1;
+    let tm: u64 = load<u64>(t, 8);
+    const u1 = (<u32>xa + <u32>tm) * m0i;
+    let xm: u64 = tm + m0 * <u64>u1;
+    let c1 = i64x2.replace_lane(i64x2.splat((xa >> 32) + <u64>nonzero32(<u32>xa)), 1, xm >> 32);
+    const k1 = i32x4.replace_lane(i32x4.splat(<i32>b1), 1, <i32>u1);
+    let prev = v128.load64_zero(pair + 8);
+    let x1 = i64x2.add(i64x2.add(v128.load(t, 16), i64x2.extmul_low_i32x4_u(prev, k1)), c1);
+    c1 = i64x2.shr_u(x1, 32);
+    let y = v128.and(x1, lo);
+    const ya: u64 = i64x2.extract_lane(y, 0);
+    tm = i64x2.extract_lane(y, 1);
+    xa = ya + a0 * <u64>b2;
+    const u2 = (<u32>xa + <u32>tm) * m0i;
+    xm = tm + m0 * <u64>u2;
+    let c2 = i64x2.replace_lane(i64x2.splat((xa >> 32) + <u64>nonzero32(<u32>xa)), 1, xm >> 32);
+    const k2 = i32x4.replace_lane(i32x4.splat(<i32>b2), 1, <i32>u2);
+    let pt = t + 32;
+    let pp = pair + 16;
     while (pt < end) {
-      let x = i64x2.add(i64x2.add(v128.load(pt), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp), k)), c);
-      c = i64x2.shr_u(x, 32);
-      v128.store(pt - 16, v128.and(x, lo));
-      x = i64x2.add(i64x2.add(v128.load(pt, 16), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp, 8), k)), c);
-      c = i64x2.shr_u(x, 32);
-      v128.store(pt, v128.and(x, lo));
-      x = i64x2.add(i64x2.add(v128.load(pt, 32), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp, 16), k)), c);
-      c = i64x2.shr_u(x, 32);
-      v128.store(pt, v128.and(x, lo), 16);
-      x = i64x2.add(i64x2.add(v128.load(pt, 48), i64x2.extmul_low_i32x4_u(v128.load64_zero(pp, 24), k)), c);
-      c = i64x2.shr_u(x, 32);
-      v128.store(pt, v128.and(x, lo), 32);
-      pt += 64;
-      pp += 32;
+      let pj = v128.load64_zero(pp);
+      x1 = i64x2.add(i64x2.add(v128.load(pt), i64x2.extmul_low_i32x4_u(pj, k1)), c1);
+      c1 = i64x2.shr_u(x1, 32);
+      let x2 = i64x2.add(i64x2.add(v128.and(x1, lo), i64x2.extmul_low_i32x4_u(prev, k2)), c2);
+      c2 = i64x2.shr_u(x2, 32);
+      v128.store(pt - 32, v128.and(x2, lo));
+      prev = v128.load64_zero(pp, 8);
+      x1 = i64x2.add(i64x2.add(v128.load(pt, 16), i64x2.extmul_low_i32x4_u(prev, k1)), c1);
+      c1 = i64x2.shr_u(x1, 32);
+      x2 = i64x2.add(i64x2.add(v128.and(x1, lo), i64x2.extmul_low_i32x4_u(pj, k2)), c2);
+      c2 = i64x2.shr_u(x2, 32);
+      v128.store(pt - 16, v128.and(x2, lo));
+      pt += 32;
+      pp += 16;
     }
-    const x = i64x2.add(v128.load(end), c);
-    v128.store(end - 16, v128.and(x, lo));
-    v128.store(end, i64x2.shr_u(x, 32));
+    // Row i's top words, then row i+1 at position n − 1 and its top words.
+    x1 = i64x2.add(v128.load(end), c1);
+    const x2 = i64x2.add(i64x2.add(v128.and(x1, lo), i64x2.extmul_low_i32x4_u(prev, k2)), c2);
+    v128.store(end - 32, v128.and(x2, lo));
+    const x3 = i64x2.add(i64x2.shr_u(x1, 32), i64x2.shr_u(x2, 32));
+    v128.store(end - 16, v128.and(x3, lo));
+    v128.store(end, i64x2.shr_u(x3, 32));
   }
   // T = Ta + Tm (n + 1 limbs) and T − m in one pass; T − m kept when T ≥ m.
   const m = cx + CX_M;
