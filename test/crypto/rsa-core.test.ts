@@ -4,6 +4,7 @@
 import {
   constants,
   createPrivateKey,
+  generatePrimeSync,
   createPublicKey,
   generateKeyPairSync,
   privateDecrypt,
@@ -122,6 +123,54 @@ describe('rsaPublicOp / rsaPrivateOp against node:crypto (RSA_NO_PADDING)', () =
     expect(mem().subarray(base, base + len).every((b) => b === 0)).toBe(true);
     const out = region('OUT');
     expect(mem().subarray(out, out + 65536).every((b) => b === 0)).toBe(true);
+  });
+});
+
+/** A key from two primes of the given sizes, its private values from BigInt arithmetic. */
+function keyFromPrimes(pBits: number, qBits: number): RsaPrivateComponents {
+  const prime = (bits: number): bigint => generatePrimeSync(bits, { bigint: true });
+  const inv = (a: bigint, m: bigint): bigint => {
+    let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const t = r0 / r1;
+      [r0, r1, s0, s1] = [r1, r0 - t * r1, s1, s0 - t * s1];
+    }
+    return ((s0 % m) + m) % m;
+  };
+  for (;;) {
+    const [p, q, e] = [prime(pBits), prime(qBits), 65537n];
+    if ((p - 1n) % e === 0n || (q - 1n) % e === 0n) continue;
+    const n = p * q;
+    const d = inv(e, (p - 1n) * (q - 1n));
+    const enc = (x: bigint): Uint8Array => bytes(x, Math.ceil(x.toString(16).length / 2));
+    return { n: enc(n), e: enc(e), d: enc(d), p: enc(p), q: enc(q), dp: enc(d % (p - 1n)), dq: enc(d % (q - 1n)), qi: enc(inv(q, p)) };
+  }
+}
+
+function modPow(b: bigint, e: bigint, m: bigint): bigint {
+  let r = 1n;
+  for (b %= m; e > 0n; e >>= 1n, b = (b * b) % m) if (e & 1n) r = (r * b) % m;
+  return r;
+}
+
+describe('unbalanced primes', () => {
+  for (const [pBits, qBits] of [[1536, 1024], [1024, 1536], [1100, 900]]) {
+    it(`p of ${pBits} bits, q of ${qBits} bits: both operations match BigInt, the key checks out`, () => {
+      const key = keyFromPrimes(pBits, qBits);
+      const [n, e, d] = [big(key.n), big(key.e), big(key.d)];
+      const k = modulusBytes(key);
+      expect(rsaCheckKey(key)).toBe(true);
+      for (let i = 0; i < 4; i++) {
+        const x = randomBelow(n, k);
+        expect(big(rsaPrivateOp(key, x)!)).toBe(modPow(big(x), d, n));
+        expect(big(rsaPublicOp(key, x)!)).toBe(modPow(big(x), e, n));
+      }
+    });
+  }
+
+  it('a prime over 2176 bits is refused with a RangeError', () => {
+    const key = keyFromPrimes(2304, 1024);
+    expect(() => rsaPrivateOp(key, new Uint8Array(modulusBytes(key)))).toThrow(RangeError);
   });
 });
 
