@@ -13,7 +13,8 @@
 // long division), d = e⁻¹ mod λ = (1 + k·λ)/e with k = −λ⁻¹ mod e (e prime), dp, dq and
 // qinv = q^(p−2) mod p are computed here, never in JS numbers.
 //
-// CT: lengths and bit lengths of n, p, q, e, and whether an input is ≥ n, may leak; so do the
+// CT: lengths and bit lengths of n, p, q, e, the byte lengths of d, dp, dq, qinv as given, and
+// whether an input is ≥ n, may leak; so do the
 // outcomes of the key-generation checks for rejected candidates, and v2(w − 1), the Miller–Rabin
 // loop count of a candidate w (about 2 bits of p − 1 on average). Values of p, q, d, dp, dq, qinv,
 // the blinding values and the message do not. Every secret scratch region is wiped before return.
