@@ -396,6 +396,19 @@ export function montInit(cx: usize, m: usize, n: i32, mbits: i32): void {
   for (let i = 0; i < t; i++) montMul(cx, r2, r2, r2);
 }
 
+// 1 if the context already holds the modulus m of n limbs (public moduli only: early exit).
+export function montHolds(cx: usize, m: usize, n: i32): bool {
+  if (load<i32>(cx, CX_N) != n) return false;
+  return memory.compare(cx + CX_M, m, off(n)) == 0;
+}
+
+// Zeroes the operand words montMul left in the context's pairs, keeping the modulus: for a context
+// over a public modulus that is kept between calls.
+export function montClearOperand(cx: usize): void {
+  const n = load<i32>(cx, CX_N);
+  for (let j = 0; j < n; j++) store<u32>(cx + CX_PAIR + (<usize>j << 3), 0);
+}
+
 // a = 2a mod m (a < m).
 function montDouble(cx: usize, a: usize): void {
   const n = ctxLimbs(cx);

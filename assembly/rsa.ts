@@ -22,7 +22,7 @@ import { mask32, nonzero32, wipe } from './_ct';
 import { IN, OUT } from './_io';
 import {
   CTX_SIZE, MAXL, MAXT, NB, SCRATCH_END, bnAdd, bnBitsPublic, bnCmov, bnDivMod, bnEq, bnFromBytes, bnGcdOdd, bnIsZero, bnLimbs, bnLt,
-  bnMul, bnShl1, bnShr1, bnSub, bnSubWord, bnToBytes, bnWipeScratch, ctxLimbs, ctxMod, ctxOne, montFromValue, montInit,
+  bnMul, bnShl1, bnShr1, bnSub, bnSubWord, bnToBytes, bnWipeScratch, ctxLimbs, ctxMod, ctxOne, montClearOperand, montFromValue, montHolds, montInit,
   montMul, montPow, montPow2, montPowPublic, montSub, montToValue,
 } from './bigint_m32';
 
@@ -87,7 +87,7 @@ const WORK_LEN: i32 = <i32>(M2 + <usize>W2 - WORK);
 }
 
 function wipeWork(): void {
-  wipe(CX_N, <i32>CTX_SIZE);
+  montClearOperand(CX_N);
   wipe(CX_P, <i32>CTX_SIZE);
   wipe(CX_Q, <i32>CTX_SIZE);
   wipe(WORK, WORK_LEN);
@@ -99,7 +99,8 @@ export function rsaClear(): void {
   wipe(RSA_BUF, RSA_BUF_LEN);
 }
 
-// Reads n and e; returns n's limb count, 0 if n is not an odd modulus of 512..4096 bits.
+// Reads n and e; returns n's limb count, 0 if n is not an odd modulus of 512..4096 bits. The context
+// for n (public: n, R mod n, R² mod n) is kept between calls, so a key used again skips computing R².
 function loadPublic(nLen: i32, eLen: i32): i32 {
   if (!okLen(nLen) || !okLen(eLen) || eLen > nLen) return 0;
   memory.fill(NN, 0, W2);
@@ -107,7 +108,7 @@ function loadPublic(nLen: i32, eLen: i32): i32 {
   const nbits = bnBitsPublic(NN, MAXL);
   if (nbits < 512 || (load<u32>(NN) & 1) == 0) return 0;
   const nl = bnLimbs(nbits);
-  montInit(CX_N, NN, nl, nbits);
+  if (!montHolds(CX_N, NN, nl)) montInit(CX_N, NN, nl, nbits);
   bnFromBytes(EE, slot(S_E), eLen, MAXL);
   return nl;
 }

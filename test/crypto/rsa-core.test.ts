@@ -100,6 +100,16 @@ describe('rsaPublicOp / rsaPrivateOp against node:crypto (RSA_NO_PADDING)', () =
     });
   }
 
+  it('keys of the same size used in turn (the core keeps the last modulus) give node\'s results', () => {
+    const [a, b] = [fixtures[2], fixture(2048)];
+    for (let i = 0; i < 6; i++) {
+      const f = i % 2 === 0 ? a : b;
+      const x = randomBelow(big(f.key.n), 256);
+      expect(rsaPublicOp(f.key, x)).toEqual(new Uint8Array(publicEncrypt({ key: createPublicKey(f.pem), padding: constants.RSA_NO_PADDING }, x)));
+      expect(rsaPrivateOp(f.key, x)).toEqual(new Uint8Array(privateDecrypt({ key: f.pem, padding: constants.RSA_NO_PADDING }, x)));
+    }
+  });
+
   it('a multiple of p (x ≡ 0 mod p) still decrypts', () => {
     const f = fixtures[2];
     const x = bytes(big(f.key.p) * 12345n, modulusBytes(f.key));
