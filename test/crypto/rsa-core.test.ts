@@ -2,6 +2,7 @@
 // node:crypto (OpenSSL, RSA_NO_PADDING) for 1024/2047/2048/3072/4096-bit keys, edge inputs, the fault
 // check, key generation (node imports and uses the keys; FIPS 186-5 bounds) and the key check.
 import {
+  checkPrimeSync,
   constants,
   createPrivateKey,
   generatePrimeSync,
@@ -253,6 +254,7 @@ function checkGenerated(key: RsaPrivateComponents, bits: number): void {
   expect(e).toBe(65537n);
   const sqrt2 = 0xb504f333f9de6484597d89b3754abe9fn; // ⌊√2·2^127⌋
   for (const r of [p, q]) {
+    expect(checkPrimeSync(r, { checks: 32 })).toBe(true);
     expect(r.toString(2).length).toBe(bits / 2);
     expect(r >> (half - 128n)).toBeGreaterThanOrEqual(sqrt2);
   }
