@@ -131,7 +131,7 @@ export function rsaPublic(nLen: i32, eLen: i32, xLen: i32): i32 {
   return ok;
 }
 
-// One CRT half: out = m mod p (plain, pl limbs) from the blinded base b (bl limbs), the plain r
+// One CRT half: out = m mod p (plain, pl limbs, zero above) from the blinded base b (bl limbs), the plain r
 // (bl limbs), the exponent bytes dp and the 8-byte exponent blind at kOff of the K slot.
 function crtHalf(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot: i32, dLen: i32, kOff: usize): void {
   const pl = ctxLimbs(cx);
@@ -149,6 +149,7 @@ function crtHalf(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot: i32,
   montFromValue(cx, T8, b, bl);
   montFromValue(cx, T9, r, bl);
   montPow2(cx, T8, T8, T6, T9, T7, el);
+  memory.fill(out, 0, W2);
   montToValue(cx, out, T8);
 }
 
