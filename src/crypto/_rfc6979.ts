@@ -4,9 +4,9 @@
 // a side channel the same k twice (random). The secret values (x, K, V, k) stay in byte arrays, are
 // never turned into JS numbers or BigInts, and are zeroed when the generator finishes.
 import type { HashName } from './_validate.js';
-import { OUT, wipe } from './_wasm.js';
-import { mac } from './hmac.js';
-import { SHA } from './sha2.js';
+import { HMAC_CTX, HMAC_UPDATE, keyHmac } from './hmac.js';
+import { OUT, mem, wasm, wipe } from './_wasm.js';
+import { SHA, feed, type Sha } from './sha2.js';
 
 /** What the nonce generator needs to know of a curve. */
 export interface NonceCurve {
@@ -63,22 +63,27 @@ export function bits2octets(h1: Uint8Array, c: NonceCurve): Uint8Array {
   return z;
 }
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
+const hmacFinal = wasm.hmacFinal as (h: Sha['bits']) => void;
+
+// The HMAC context keyed with the all-zero key of step c, per hash: public, so computed once.
+const ZERO_KEYED = new Map<Sha['bits'], Uint8Array>();
+function zeroKeyed(s: Sha): Uint8Array {
+  let ctx = ZERO_KEYED.get(s.bits);
+  if (!ctx) {
+    keyHmac(s, new Uint8Array(s.outputLen));
+    ctx = mem().slice(HMAC_CTX, HMAC_CTX + 2 * s.ctxLen);
+    wipe(HMAC_CTX, 2 * s.ctxLen);
+    ZERO_KEYED.set(s.bits, ctx);
   }
-  return out;
-};
+  return ctx;
+}
 
 /**
  * Yields the candidate nonces k of RFC 6979 §3.2 step h, each in [1, q − 1], as L-byte big-endian
  * integers: the first is the published k; the next ones are what step h.3 gives when the caller
  * rejects k (r = 0 or s = 0). x is the private key (L bytes), h1 the message hash; `extra` (hedging,
  * §3.6) is appended to the seed. Each yielded k is zeroed when the caller asks for the next one or
- * stops iterating, so it must not be kept; K, V and the seed are zeroed then too.
+ * stops iterating, so it must not be kept; K, V, the keyed context and the seed are zeroed then too.
  */
 export function* rfc6979Nonces(
   hash: HashName,
@@ -89,45 +94,50 @@ export function* rfc6979Nonces(
 ): Generator<Uint8Array, void, undefined> {
   const s = SHA[hash];
   const hlen = s.outputLen;
-  // Every HMAC output here is K, V or (part of) k: none may stay behind in the WASM OUT region.
-  const hm = (key: Uint8Array, msg: Uint8Array): Uint8Array => {
-    const out = mac(s, key, msg);
-    wipe(OUT, hlen);
-    return out;
-  };
-  const tail = concat(x, bits2octets(h1, c), extra ?? new Uint8Array(0));
-  const seed = new Uint8Array(hlen + 1 + tail.length);
-  let V: Uint8Array = new Uint8Array(hlen).fill(0x01); // step b
-  let K: Uint8Array = new Uint8Array(hlen); // step c
-  let T: Uint8Array = new Uint8Array(0);
+  const ctxLen = 2 * s.ctxLen;
+  const update = HMAC_UPDATE[s.bits];
+  // HMAC is keyed once per K (step 1 of RFC 2104 costs two compressions): `keyed` holds the context
+  // keyed with the current K, restored for each HMAC_K(...) until K changes.
+  const keyed = new Uint8Array(ctxLen);
+  const z = bits2octets(h1, c);
+  const seed = new Uint8Array(hlen + 1 + x.length + z.length + (extra?.length ?? 0));
+  const V = new Uint8Array(hlen).fill(0x01); // step b
+  const K = new Uint8Array(hlen);
+  const T = new Uint8Array(Math.ceil(c.L / hlen) * hlen);
   let k: Uint8Array = new Uint8Array(0);
+  // dst = HMAC_K(msg); every HMAC output here is K, V or (part of) k, so OUT is wiped after it.
+  const macInto = (dst: Uint8Array, msg: Uint8Array): void => {
+    mem().set(keyed, HMAC_CTX);
+    feed(msg, update);
+    hmacFinal(s.bits);
+    const m = mem();
+    dst.set(m.subarray(OUT, OUT + hlen));
+    wipe(OUT, hlen);
+  };
   // K = HMAC_K(msg), V = HMAC_K(V): steps d–g, and h.3 with msg = V || 0x00.
   const rekey = (msg: Uint8Array): void => {
-    const nk = hm(K, msg);
-    K.fill(0);
-    K = nk;
-    const nv = hm(K, V);
-    V.fill(0);
-    V = nv;
+    macInto(K, msg);
+    keyHmac(s, K);
+    keyed.set(mem().subarray(HMAC_CTX, HMAC_CTX + ctxLen));
+    wipe(HMAC_CTX, ctxLen);
+    macInto(V, V);
   };
   try {
-    seed.set(tail, hlen + 1);
-    tail.fill(0);
+    keyed.set(zeroKeyed(s)); // step c: K = 0x00 ... 00
+    seed.set(x, hlen + 1);
+    seed.set(z, hlen + 1 + x.length);
+    if (extra) seed.set(extra, hlen + 1 + x.length + z.length);
     for (const sep of [0x00, 0x01]) {
       seed.set(V, 0);
       seed[hlen] = sep;
       rekey(seed); // steps d, e (0x00); f, g (0x01)
     }
     seed.fill(0);
-    const blocks = Math.ceil(c.L / hlen);
     for (;;) {
       // step h: T = V || V || ... until it holds qlen bits.
-      T = new Uint8Array(blocks * hlen);
-      for (let i = 0; i < blocks; i++) {
-        const nv = hm(K, V);
-        V.fill(0);
-        V = nv;
-        T.set(V, i * hlen);
+      for (let i = 0; i < T.length; i += hlen) {
+        macInto(V, V);
+        T.set(V, i);
       }
       k = bits2int(T, c.L, c.bits);
       T.fill(0);
@@ -138,6 +148,7 @@ export function* rfc6979Nonces(
       rekey(seed.subarray(0, hlen + 1)); // step h.3
     }
   } finally {
-    for (const b of [seed, tail, V, K, T, k]) b.fill(0);
+    for (const b of [seed, z, V, K, T, k, keyed]) b.fill(0);
+    wipe(HMAC_CTX, ctxLen);
   }
 }
