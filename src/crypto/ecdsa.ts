@@ -1,7 +1,7 @@
 // ECDSA (FIPS 186-5 §6) over P-256, P-384, P-521 and secp256k1. The WASM EC core (assembly/ec) does
 // the scalar arithmetic; this layer hashes, draws nonces (RFC 6979, hedged per §3.6), parses and
 // writes keys and signatures, and keeps private scalars in JS only as byte arrays it zeroes after use.
-import { DerError, DerReader, tlv, TAG, uintTlv } from './_der.js';
+import { DerError, DerReader, TAG } from './_der.js';
 import {
   acurve,
   ecdsaSignRaw,
@@ -56,9 +56,35 @@ function aformat(opts: unknown): SignatureFormat {
   return f;
 }
 
-/** r‖s as DER, each integer minimal. */
+/**
+ * r‖s as DER, each integer minimal, written into one array (this runs on every signature). r and s
+ * are below n, so each INTEGER is at most L + 1 ≤ 67 bytes long, and the SEQUENCE at most 138.
+ */
 function toDer(c: Curve, rs: Uint8Array): Uint8Array {
-  return tlv(TAG.SEQUENCE, uintTlv(rs.subarray(0, c.L)), uintTlv(rs.subarray(c.L)));
+  const L = c.L;
+  let ri = 0;
+  while (ri < L - 1 && rs[ri] === 0) ri++;
+  let si = L;
+  while (si < 2 * L - 1 && rs[si] === 0) si++;
+  const rPad = rs[ri]! >> 7;
+  const sPad = rs[si]! >> 7;
+  const rLen = L - ri + rPad;
+  const sLen = 2 * L - si + sPad;
+  const body = 4 + rLen + sLen;
+  const head = body < 0x80 ? 2 : 3;
+  const out = new Uint8Array(head + body);
+  out[0] = TAG.SEQUENCE;
+  if (head === 2) out[1] = body;
+  else out.set([0x81, body], 1);
+  let o = head;
+  out[o] = TAG.INTEGER;
+  out[o + 1] = rLen;
+  out.set(rs.subarray(ri, L), o + 2 + rPad);
+  o += 2 + rLen;
+  out[o] = TAG.INTEGER;
+  out[o + 1] = sLen;
+  out.set(rs.subarray(si, 2 * L), o + 2 + sPad);
+  return out;
 }
 
 /** r‖s of a strictly DER-encoded signature, or null (non-minimal, negative, trailing data, too long). */
