@@ -48,6 +48,7 @@ export const CURVES: Readonly<Record<CurveName, Curve>> = {
 
 /** id-ecPublicKey, 1.2.840.10045.2.1 (RFC 5480 §2.1.1). */
 const OID_EC = oid('06072a8648ce3d0201');
+const OID_EC_BODY = OID_EC.subarray(2);
 
 /** Asserts name is a supported curve name. */
 export function acurve(name: unknown): Curve {
@@ -57,8 +58,15 @@ export function acurve(name: unknown): Curve {
   return CURVES[name as CurveName];
 }
 
-const curveByOid = (o: Uint8Array): Curve | undefined =>
-  Object.values(CURVES).find((c) => c.oid.length === o.length + 2 && Buffer.from(c.oid.subarray(2)).equals(o));
+/** Whether the public bytes a and b are equal (no Buffer copies: key parsing runs on every sign). */
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const CURVE_OIDS = Object.values(CURVES).map((c) => ({ c, body: c.oid.subarray(2) }));
+const curveByOid = (o: Uint8Array): Curve | undefined => CURVE_OIDS.find(({ body }) => bytesEq(body, o))?.c;
 
 // ---- The WASM EC core ----
 
@@ -164,7 +172,7 @@ function malformed(what: string, e: unknown): InvalidKeyError {
 /** Reads AlgorithmIdentifier { id-ecPublicKey, namedCurve }; explicit curve parameters are refused. */
 function readAlgorithm(r: DerReader): Curve {
   const alg = r.seq();
-  if (!Buffer.from(alg.read(TAG.OID)).equals(OID_EC.subarray(2))) throw new InvalidKeyError('MALFORMED', 'not an EC key (id-ecPublicKey)');
+  if (!bytesEq(alg.read(TAG.OID), OID_EC_BODY)) throw new InvalidKeyError('MALFORMED', 'not an EC key (id-ecPublicKey)');
   if (alg.peek() !== TAG.OID) throw new InvalidKeyError('MALFORMED', 'EC key without a named curve (explicit parameters are not supported)');
   const o = alg.read(TAG.OID);
   alg.end();
