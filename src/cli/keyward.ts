@@ -6,7 +6,7 @@ import { selfTest } from '../crypto/selftest.js';
 const USAGE = `usage: keyward <command>
 
 commands:
-  selftest    run the known-answer self-tests of the WASM crypto core (SHA-2, HMAC, HKDF, AES-GCM)
+  selftest    run the known-answer self-tests of the WASM crypto core (SHA-2, HMAC, HKDF, AES-GCM, ECDSA)
   version     print the version
   help        print this help`;
 

@@ -1,6 +1,8 @@
 // Known-answer self-tests of the WASM core (the power-on self-tests a FIPS 140 module runs before it
 // serves): published vectors, not values computed by this code, plus one forged tag that must fail.
 import { aesGcm } from './aes-gcm.js';
+import { ecKeys } from './_ec-keys.js';
+import { ecdsa } from './ecdsa.js';
 import { AuthenticationError } from './errors.js';
 import { hkdf } from './hkdf.js';
 import { hmac } from './hmac.js';
@@ -26,6 +28,12 @@ const GCM16 = {
     '522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662' +
       '76fc6ece0f4e1768cddf8853bb2d551b',
   ),
+};
+
+// RFC 6979 A.2.5: P-256, SHA-256, message "sample", deterministic nonce.
+const P256 = {
+  d: hex('c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721'),
+  rs: hex('efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8'),
 };
 
 const CASES: { name: string; source: string; check: () => boolean }[] = [
@@ -72,6 +80,22 @@ const CASES: { name: string; source: string; check: () => boolean }[] = [
       } catch (e) {
         return e instanceof AuthenticationError;
       }
+    },
+  },
+  {
+    name: 'ECDSA P-256 sign',
+    source: 'RFC 6979 A.2.5 (SHA-256, "sample")',
+    check: () => eq(ecdsa.sign('P-256', 'SHA-256', ecKeys.pkcs8('P-256', P256.d), utf8('sample'), { format: 'p1363', deterministic: true }), P256.rs),
+  },
+  {
+    name: 'ECDSA P-256 verify',
+    source: 'RFC 6979 A.2.5; the same signature with s flipped must be refused',
+    check: () => {
+      const pub = ecKeys.publicKey(ecKeys.pkcs8('P-256', P256.d));
+      const forged = P256.rs.slice();
+      forged[63]! ^= 1;
+      const opts = { format: 'p1363' } as const;
+      return ecdsa.verify('P-256', 'SHA-256', pub, utf8('sample'), P256.rs, opts) && !ecdsa.verify('P-256', 'SHA-256', pub, utf8('sample'), forged, opts);
     },
   },
 ];

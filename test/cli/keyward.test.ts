@@ -15,9 +15,9 @@ describe('keyward CLI', () => {
   it('selftest passes every known-answer test and exits 0', () => {
     const r = spawnSync(process.execPath, [BIN, 'selftest'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/all 8 self-tests passed/);
+    expect(r.stdout).toMatch(/all 10 self-tests passed/);
     expect(r.stdout).not.toMatch(/FAIL/);
-    for (const name of ['SHA-256', 'SHA-384', 'SHA-512', 'HMAC-SHA-256', 'HKDF-SHA-256', 'AES-256-GCM forged tag']) {
+    for (const name of ['SHA-256', 'SHA-384', 'SHA-512', 'HMAC-SHA-256', 'HKDF-SHA-256', 'AES-256-GCM forged tag', 'ECDSA P-256 sign', 'ECDSA P-256 verify']) {
       expect(r.stdout).toContain(name);
     }
   });
