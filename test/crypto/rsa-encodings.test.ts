@@ -3,6 +3,7 @@
 // does the exponentiations, so each encoding is checked against OpenSSL's padding both ways.
 import { constants, createHash, generateKeyPairSync, privateDecrypt, publicEncrypt, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { expectInvalidKey } from './_expect.js';
 import {
   classifyDer,
   encodePkcs1Private,
@@ -18,7 +19,6 @@ import {
 } from '../../src/crypto/_rsa-der.js';
 import { emeOaepDecode, emeOaepEncode, emsaPkcs1Encode, emsaPssEncode, emsaPssVerify, EncodingError, mgf1, RSA_HASH, type RsaHashName } from '../../src/crypto/_rsa-pad.js';
 import { sha1 } from '../../src/crypto/_sha1.js';
-import { InvalidKeyError } from '../../src/crypto/errors.js';
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 const nodeHash = (h: RsaHashName) => h.replace('-', '').toLowerCase();
@@ -196,51 +196,41 @@ describe('DER and JWK codecs', () => {
   const pkcs8 = k.privateKey.export({ format: 'der', type: 'pkcs8' });
   const spki = k.publicKey.export({ format: 'der', type: 'spki' });
   const jwk = k.privateKey.export({ format: 'jwk' }) as Record<string, string>;
-  const refused = (f: () => unknown, code: string) => {
-    let caught: unknown;
-    try {
-      f();
-    } catch (e) {
-      caught = e;
-    }
-    expect(caught).toBeInstanceOf(InvalidKeyError);
-    expect((caught as InvalidKeyError).code).toBe(code);
-  };
 
   it('refuses malformed DER with MALFORMED', () => {
-    refused(() => parsePrivateDer(pkcs8.subarray(0, pkcs8.length - 1)), 'MALFORMED');
-    refused(() => parsePrivateDer(Uint8Array.of(...pkcs8, 0)), 'MALFORMED');
-    refused(() => parsePrivateDer(spki), 'MALFORMED');
-    refused(() => parsePublicDer(pkcs8), 'MALFORMED');
-    refused(() => parsePublicDer(new Uint8Array(0)), 'MALFORMED');
+    expectInvalidKey(() => parsePrivateDer(pkcs8.subarray(0, pkcs8.length - 1)), 'MALFORMED');
+    expectInvalidKey(() => parsePrivateDer(Uint8Array.of(...pkcs8, 0)), 'MALFORMED');
+    expectInvalidKey(() => parsePrivateDer(spki), 'MALFORMED');
+    expectInvalidKey(() => parsePublicDer(pkcs8), 'MALFORMED');
+    expectInvalidKey(() => parsePublicDer(new Uint8Array(0)), 'MALFORMED');
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    refused(() => parsePublicDer(ec.publicKey.export({ format: 'der', type: 'spki' })), 'MALFORMED');
-    refused(() => parsePrivateDer(ec.privateKey.export({ format: 'der', type: 'pkcs8' })), 'MALFORMED');
+    expectInvalidKey(() => parsePublicDer(ec.publicKey.export({ format: 'der', type: 'spki' })), 'MALFORMED');
+    expectInvalidKey(() => parsePrivateDer(ec.privateKey.export({ format: 'der', type: 'pkcs8' })), 'MALFORMED');
     const pss = generateKeyPairSync('rsa-pss', { modulusLength: 1024 });
-    refused(() => parsePublicDer(pss.publicKey.export({ format: 'der', type: 'spki' })), 'MALFORMED');
+    expectInvalidKey(() => parsePublicDer(pss.publicKey.export({ format: 'der', type: 'spki' })), 'MALFORMED');
     // Multi-prime RSAPrivateKey (version 1).
     const pkcs1 = Uint8Array.from(k.privateKey.export({ format: 'der', type: 'pkcs1' }));
     expect([pkcs1[4], pkcs1[5], pkcs1[6]]).toEqual([0x02, 0x01, 0x00]);
     pkcs1[6] = 1;
-    refused(() => parsePrivateDer(pkcs1), 'MALFORMED');
+    expectInvalidKey(() => parsePrivateDer(pkcs1), 'MALFORMED');
   });
 
   it('refuses out-of-range public parts with OUT_OF_RANGE', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 512 });
-    refused(() => parsePublicDer(small.publicKey.export({ format: 'der', type: 'spki' })), 'OUT_OF_RANGE');
+    expectInvalidKey(() => parsePublicDer(small.publicKey.export({ format: 'der', type: 'spki' })), 'OUT_OF_RANGE');
     const even = Buffer.from(jwk.n!, 'base64url');
     even[even.length - 1]! &= 0xfe;
-    refused(() => jwkToParts({ ...jwk, n: even.toString('base64url') }), 'OUT_OF_RANGE');
-    refused(() => jwkToParts({ kty: 'RSA', n: jwk.n, e: 'Ag' }), 'OUT_OF_RANGE');
-    refused(() => jwkToParts({ kty: 'RSA', n: jwk.n, e: 'AQ' }), 'OUT_OF_RANGE');
+    expectInvalidKey(() => jwkToParts({ ...jwk, n: even.toString('base64url') }), 'OUT_OF_RANGE');
+    expectInvalidKey(() => jwkToParts({ kty: 'RSA', n: jwk.n, e: 'Ag' }), 'OUT_OF_RANGE');
+    expectInvalidKey(() => jwkToParts({ kty: 'RSA', n: jwk.n, e: 'AQ' }), 'OUT_OF_RANGE');
   });
 
   it('refuses bad JWKs', () => {
-    refused(() => jwkToParts({ ...jwk, kty: 'EC' }), 'MALFORMED');
-    refused(() => jwkToParts({ ...jwk, n: `${jwk.n}=` }), 'MALFORMED');
-    refused(() => jwkToParts({ ...jwk, d: `${jwk.d!.slice(0, 10)}+${jwk.d!.slice(11)}` }), 'MALFORMED');
-    refused(() => jwkToParts({ ...jwk, qi: undefined }), 'MALFORMED');
-    refused(() => jwkToParts({ kty: 'RSA', n: jwk.n, e: jwk.e, p: jwk.p }), 'MALFORMED');
+    expectInvalidKey(() => jwkToParts({ ...jwk, kty: 'EC' }), 'MALFORMED');
+    expectInvalidKey(() => jwkToParts({ ...jwk, n: `${jwk.n}=` }), 'MALFORMED');
+    expectInvalidKey(() => jwkToParts({ ...jwk, d: `${jwk.d!.slice(0, 10)}+${jwk.d!.slice(11)}` }), 'MALFORMED');
+    expectInvalidKey(() => jwkToParts({ ...jwk, qi: undefined }), 'MALFORMED');
+    expectInvalidKey(() => jwkToParts({ kty: 'RSA', n: jwk.n, e: jwk.e, p: jwk.p }), 'MALFORMED');
     expect(() => jwkToParts('{}')).toThrow(TypeError);
   });
 });

@@ -3,7 +3,8 @@
 // the RSA core on import (InvalidKeyError MISMATCH), typed refusals, no change to the caller's bytes.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { InvalidKeyError, rsa, rsaKeys, type RsaJwk } from '../../src/crypto/index.js';
+import { expectInvalidKey } from './_expect.js';
+import { rsa, rsaKeys, type RsaJwk } from '../../src/crypto/index.js';
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
@@ -34,16 +35,6 @@ const KEYS: Exports[] = [2048, 3072, 4096].map((bits) => {
   };
 });
 
-function refused(f: () => unknown, code: string): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(InvalidKeyError);
-  expect((caught as InvalidKeyError).code).toBe(code);
-}
 
 for (const k of KEYS) {
   describe(`RSA-${k.bits} key formats against node:crypto`, () => {
@@ -98,34 +89,34 @@ describe('rsaKeys refusals', () => {
     };
     for (const f of ['d', 'dp', 'dq', 'qi'] as const) {
       const bad = { ...k.jwk, [f]: bump(k.jwk[f]!) };
-      refused(() => rsaKeys.fromJwk(bad), 'MISMATCH');
+      expectInvalidKey(() => rsaKeys.fromJwk(bad), 'MISMATCH');
     }
     // Another key's primes, or the primes swapped without recomputing the CRT values.
-    refused(() => rsaKeys.fromJwk({ ...k.jwk, p: other.jwk.p!, q: other.jwk.q! }), 'MISMATCH');
-    refused(() => rsaKeys.fromJwk({ ...k.jwk, p: k.jwk.q!, q: k.jwk.p! }), 'MISMATCH');
+    expectInvalidKey(() => rsaKeys.fromJwk({ ...k.jwk, p: other.jwk.p!, q: other.jwk.q! }), 'MISMATCH');
+    expectInvalidKey(() => rsaKeys.fromJwk({ ...k.jwk, p: k.jwk.q!, q: k.jwk.p! }), 'MISMATCH');
     const badDer = rsaKeys.fromJwk(k.jwk);
     const d = Buffer.from(k.jwk.d!, 'base64url');
     const at = Buffer.from(badDer).indexOf(d);
     badDer[at + 5]! ^= 1;
-    refused(() => rsaKeys.pkcs8(badDer), 'MISMATCH');
-    refused(() => rsa.sign({ scheme: 'pkcs1', hash: 'SHA-256' }, badDer, new Uint8Array(1)), 'MISMATCH');
+    expectInvalidKey(() => rsaKeys.pkcs8(badDer), 'MISMATCH');
+    expectInvalidKey(() => rsa.sign({ scheme: 'pkcs1', hash: 'SHA-256' }, badDer, new Uint8Array(1)), 'MISMATCH');
   });
 
   it('malformed encodings and wrong key kinds: MALFORMED', () => {
-    refused(() => rsaKeys.pkcs8(k.spki), 'MALFORMED');
-    refused(() => rsaKeys.pkcs8(k.pub), 'MALFORMED');
-    refused(() => rsaKeys.pkcs1(k.pkcs8.subarray(0, 600)), 'MALFORMED');
-    refused(() => rsaKeys.spki(Uint8Array.of(0x30, 0x00)), 'MALFORMED');
-    refused(() => rsaKeys.spki(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey), 'MALFORMED');
-    refused(() => rsaKeys.spki(generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey), 'MALFORMED');
-    refused(() => rsaKeys.fromJwk({ ...k.jwk, kty: 'oct' as 'RSA' }), 'MALFORMED');
-    refused(() => rsaKeys.fromJwk({ ...k.jwk, n: '!' }), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.pkcs8(k.spki), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.pkcs8(k.pub), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.pkcs1(k.pkcs8.subarray(0, 600)), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.spki(Uint8Array.of(0x30, 0x00)), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.spki(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.spki(generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).publicKey), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.fromJwk({ ...k.jwk, kty: 'oct' as 'RSA' }), 'MALFORMED');
+    expectInvalidKey(() => rsaKeys.fromJwk({ ...k.jwk, n: '!' }), 'MALFORMED');
   });
 
   it('moduli outside 1024–4096 bits: OUT_OF_RANGE', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 768 });
-    refused(() => rsaKeys.spki(small.publicKey), 'OUT_OF_RANGE');
-    refused(() => rsaKeys.pkcs8(small.privateKey), 'OUT_OF_RANGE');
+    expectInvalidKey(() => rsaKeys.spki(small.publicKey), 'OUT_OF_RANGE');
+    expectInvalidKey(() => rsaKeys.pkcs8(small.privateKey), 'OUT_OF_RANGE');
   });
 
   it('wrong argument types: TypeError', () => {
