@@ -96,6 +96,36 @@ export function rsaPublicOp(key: RsaPublicComponents, x: Uint8Array): Uint8Array
   return core.pub(n.length, e.length, x.length) === 1 ? take(S.x, n.length) : null;
 }
 
+/** The CRT components of a private key, without leading zero bytes. */
+interface CrtParts {
+  p: Uint8Array;
+  q: Uint8Array;
+  dp: Uint8Array;
+  dq: Uint8Array;
+  qi: Uint8Array;
+}
+
+/** key's CRT components (type-checked and trimmed), or null if they cannot belong to the modulus n. */
+function crtParts(key: RsaPrivateComponents, n: Uint8Array): CrtParts | null {
+  const c = {
+    p: trim(abytes(key.p, 'p')),
+    q: trim(abytes(key.q, 'q')),
+    dp: trim(abytes(key.dp, 'dp')),
+    dq: trim(abytes(key.dq, 'dq')),
+    qi: trim(abytes(key.qi, 'qi')),
+  };
+  const fits = c.p.length + c.q.length <= n.length + 1 && c.dp.length <= c.p.length && c.dq.length <= c.q.length && c.qi.length <= c.p.length;
+  return fits ? c : null;
+}
+
+function putCrt(c: CrtParts): void {
+  put(S.p, c.p);
+  put(S.q, c.q);
+  put(S.dp, c.dp);
+  put(S.dq, c.dq);
+  put(S.qi, c.qi);
+}
+
 /**
  * RSADP / RSASP1 with CRT, base and exponent blinding and a check of the result with e before it is
  * released: x^d mod n as k bytes, or null if x ≥ n. Throws if the check fails (a fault, or a key
@@ -104,28 +134,18 @@ export function rsaPublicOp(key: RsaPublicComponents, x: Uint8Array): Uint8Array
 export function rsaPrivateOp(key: RsaPrivateComponents, x: Uint8Array): Uint8Array | null {
   const { n, e } = publicParts(key);
   abytes(x, 'x', n.length);
-  const p = trim(abytes(key.p, 'p'));
-  const q = trim(abytes(key.q, 'q'));
-  const dp = trim(abytes(key.dp, 'dp'));
-  const dq = trim(abytes(key.dq, 'dq'));
-  const qi = trim(abytes(key.qi, 'qi'));
-  if (p.length + q.length > n.length + 1 || dp.length > p.length || dq.length > q.length || qi.length > p.length) {
-    throw new RangeError('RSA private key components do not fit its modulus');
-  }
+  const c = crtParts(key, n);
+  if (!c) throw new RangeError('RSA private key components do not fit its modulus');
   const r = crypto.getRandomValues(new Uint8Array(n.length + R_EXTRA));
   const k = crypto.getRandomValues(new Uint8Array(16));
   try {
     put(S.n, n);
     put(S.e, e);
-    put(S.p, p);
-    put(S.q, q);
-    put(S.dp, dp);
-    put(S.dq, dq);
-    put(S.qi, qi);
+    putCrt(c);
     put(S.x, x);
     put(S.r, r);
     put(S.k, k);
-    const status = core.priv(n.length, e.length, p.length, q.length, dp.length, dq.length, qi.length, x.length, r.length);
+    const status = core.priv(n.length, e.length, c.p.length, c.q.length, c.dp.length, c.dq.length, c.qi.length, x.length, r.length);
     if (status === 1) return take(S.x, n.length);
     if (status === 0) return null;
     if (status === -2) throw new RangeError('RSA primes over 2176 bits are not supported');
@@ -205,24 +225,14 @@ export function rsaCheckKey(key: RsaPrivateComponents): boolean {
   }
   const { n, e } = parts;
   const d = trim(abytes(key.d, 'd'));
-  const p = trim(abytes(key.p, 'p'));
-  const q = trim(abytes(key.q, 'q'));
-  const dp = trim(abytes(key.dp, 'dp'));
-  const dq = trim(abytes(key.dq, 'dq'));
-  const qi = trim(abytes(key.qi, 'qi'));
-  if (d.length > n.length || p.length + q.length > n.length + 1 || dp.length > p.length || dq.length > q.length || qi.length > p.length) {
-    return false;
-  }
+  const c = crtParts(key, n);
+  if (!c || d.length > n.length) return false;
   try {
     put(S.n, n);
     put(S.e, e);
     put(S.d, d);
-    put(S.p, p);
-    put(S.q, q);
-    put(S.dp, dp);
-    put(S.dq, dq);
-    put(S.qi, qi);
-    return core.check(n.length, e.length, d.length, p.length, q.length, dp.length, dq.length, qi.length) === 1;
+    putCrt(c);
+    return core.check(n.length, e.length, d.length, c.p.length, c.q.length, c.dp.length, c.dq.length, c.qi.length) === 1;
   } finally {
     core.clear();
   }
