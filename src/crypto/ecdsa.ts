@@ -31,10 +31,14 @@ export interface SignOptions {
   lowS?: boolean;
   /** Plain RFC 6979 §3.2 nonces without fresh randomness: the same signature for the same input. */
   deterministic?: boolean;
+  /** msg is already the digest of `hash` (exactly its length), as AWS KMS MessageType DIGEST. */
+  prehashed?: boolean;
 }
 
 export interface VerifyOptions {
   format: SignatureFormat;
+  /** msg is already the digest of `hash` (exactly its length). */
+  prehashed?: boolean;
 }
 
 /** A key pair as DER bytes: PKCS#8 (with the RFC 5915 ECPrivateKey and its public key) and SPKI. */
@@ -44,6 +48,14 @@ export interface EcKeyPair {
 }
 
 const DIGEST: Readonly<Record<HashName, (m: Uint8Array) => Uint8Array>> = { 'SHA-256': sha256, 'SHA-384': sha384, 'SHA-512': sha512 };
+const DIGEST_LEN: Readonly<Record<HashName, number>> = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 };
+
+/** The digest e of msg: msg itself when the caller hashed it (RangeError unless it is the hash's length). */
+function digestOf(h: HashName, msg: Uint8Array, opts: { prehashed?: boolean }): Uint8Array {
+  if (!opts.prehashed) return DIGEST[h](msg);
+  if (msg.length !== DIGEST_LEN[h]) throw new RangeError(`expected a ${DIGEST_LEN[h]}-byte ${h} digest as the prehashed msg, got ${msg.length} bytes`);
+  return msg;
+}
 
 // The generator yields only k in [1, n − 1]; the core then refuses one only if r or s is 0 (about 2/n),
 // so a second nonce is practically never needed, and a bound turns a core that refuses every k into an
@@ -137,7 +149,7 @@ export function generateKeyPair(curve: CurveName): EcKeyPair {
 }
 
 /**
- * Signs msg (hashed here with `hash`) with a PKCS#8 DER or KeyObject private key on `curve`.
+ * Signs msg (hashed here with `hash`, or its digest already with `prehashed`) with a PKCS#8 DER or KeyObject private key on `curve`.
  * The nonce is RFC 6979's, hedged with 32 fresh random bytes unless `deterministic` is set.
  * Throws TypeError for wrong argument types or names, InvalidKeyError for an unusable key.
  */
@@ -146,11 +158,11 @@ export function sign(curve: CurveName, hash: HashName, privateKey: KeyInput, msg
   const h = ahash(hash);
   abytes(msg, 'msg');
   const format = aformat(opts);
+  const e = digestOf(h, msg, opts);
   const d = readPrivateKey(c, privateKey);
   const extra = opts.deterministic ? undefined : crypto.getRandomValues(new Uint8Array(32));
   let rs: Uint8Array | null = null;
   try {
-    const e = DIGEST[h](msg);
     let tries = 0;
     for (const k of rfc6979Nonces(h, c, d, e, extra)) {
       rs = ecdsaSignRaw(c, d, k, e);
@@ -176,6 +188,7 @@ export function verify(curve: CurveName, hash: HashName, publicKey: KeyInput, ms
   abytes(msg, 'msg');
   abytes(sig, 'sig');
   const format = aformat(opts);
+  const e = digestOf(h, msg, opts);
   let q: Uint8Array;
   try {
     q = readPublicKey(c, publicKey);
@@ -185,7 +198,7 @@ export function verify(curve: CurveName, hash: HashName, publicKey: KeyInput, ms
   }
   const rs = format === 'der' ? fromDer(c, sig) : sig.length === 2 * c.L ? sig : null;
   if (!rs) return false;
-  return ecdsaVerifyRaw(c, q, DIGEST[h](msg), rs);
+  return ecdsaVerifyRaw(c, q, e, rs);
 }
 
 /** ECDSA over the four curves: key generation, signing and verification. */

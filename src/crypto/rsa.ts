@@ -49,6 +49,8 @@ export interface RsaSignParams {
   scheme: 'pkcs1' | 'pss';
   hash: 'SHA-256' | 'SHA-384' | 'SHA-512';
   saltLength?: number;
+  /** msg is already the digest of `hash` (exactly its length), as AWS KMS MessageType DIGEST. */
+  prehashed?: boolean;
 }
 
 /** Verification parameters: as for signing, and SHA-1 is accepted for legacy signatures. */
@@ -56,6 +58,8 @@ export interface RsaVerifyParams {
   scheme: 'pkcs1' | 'pss';
   hash: RsaHashName;
   saltLength?: number;
+  /** msg is already the digest of `hash` (exactly its length). */
+  prehashed?: boolean;
 }
 
 /** OAEP parameters: `hash` for the label and seed length, `mgfHash` for MGF1 (default: `hash`), `label` default empty. */
@@ -91,6 +95,7 @@ interface SigParams {
   scheme: 'pkcs1' | 'pss';
   hash: RsaHashName;
   saltLength: number | undefined;
+  prehashed: boolean;
 }
 
 function asigParams(params: unknown, forSigning: boolean): SigParams {
@@ -102,7 +107,15 @@ function asigParams(params: unknown, forSigning: boolean): SigParams {
     if (p.scheme !== 'pss') throw new TypeError('params.saltLength applies to the pss scheme only');
     saltLength = aint(p.saltLength, 'params.saltLength', 0, 512);
   }
-  return { scheme: p.scheme, hash, saltLength };
+  return { scheme: p.scheme, hash, saltLength, prehashed: p.prehashed === true };
+}
+
+/** mHash of msg: msg itself when prehashed (RangeError unless it is the hash's length). */
+function messageHash(p: SigParams, msg: Uint8Array): Uint8Array {
+  const h = RSA_HASH[p.hash];
+  if (!p.prehashed) return h.digest(msg);
+  if (msg.length !== h.len) throw new RangeError(`expected a ${h.len}-byte ${p.hash} digest as the prehashed msg, got ${msg.length} bytes`);
+  return msg;
 }
 
 interface OaepParams {
@@ -247,7 +260,7 @@ export const rsa = {
   },
 
   /**
-   * Signs msg (hashed here with params.hash): RSASSA-PKCS1-v1_5 (RFC 8017 §8.2, deterministic) or
+   * Signs msg (hashed here with params.hash, or already its digest with params.prehashed): RSASSA-PKCS1-v1_5 (RFC 8017 §8.2, deterministic) or
    * RSASSA-PSS (§8.1; MGF1 with the same hash, a random salt of params.saltLength bytes, default the
    * hash length). The private operation is CRT with blinding and checked with e before release.
    * @param privateKey PKCS#8 or PKCS#1 DER, or a private KeyObject; validated before use
@@ -257,8 +270,8 @@ export const rsa = {
   sign(params: RsaSignParams, privateKey: RsaKeyInput, msg: Uint8Array): Uint8Array {
     const p = asigParams(params, true);
     abytes(msg, 'msg');
+    const mHash = messageHash(p, msg);
     return withPrivate(privateKey, (k) => {
-      const mHash = RSA_HASH[p.hash].digest(msg);
       const em =
         p.scheme === 'pkcs1'
           ? emsaPkcs1Encode(p.hash, mHash, modulusBytes(k))
@@ -278,6 +291,7 @@ export const rsa = {
     const p = asigParams(params, false);
     abytes(msg, 'msg');
     abytes(sig, 'sig');
+    const mHash = messageHash(p, msg);
     let k: RsaPublicParts;
     try {
       k = readPublic(publicKey);
@@ -288,7 +302,6 @@ export const rsa = {
     if (sig.length !== modulusBytes(k)) return false;
     const em = rsaPublicOp(k, sig);
     if (em === null) return false;
-    const mHash = RSA_HASH[p.hash].digest(msg);
     if (p.scheme === 'pss') return emsaPssVerify(p.hash, mHash, em, bitLength(k.n), p.saltLength);
     let want: Uint8Array;
     try {

@@ -457,3 +457,48 @@ describe('arguments, errors and wiping', () => {
     }
   });
 });
+
+describe('prehashed (the message is already the digest)', () => {
+  for (const curve of NAMES) {
+    it(`${curve}: a signature of the digest verifies in node over the message, and node's verifies as prehashed here`, () => {
+      const { privateKey, publicKey } = nodeKeys(curve);
+      const pkcs8 = pkcs8Of(privateKey);
+      const spki = spkiOf(publicKey);
+      for (const hash of HASHES) {
+        const msg = randomBytes(77);
+        const digest = DIGEST[hash](msg);
+        for (const format of ['der', 'p1363'] as const) {
+          const dsaEncoding = format === 'der' ? 'der' : 'ieee-p1363';
+          const ours = ecdsa.sign(curve, hash, pkcs8, digest, { format, prehashed: true });
+          expect(nodeVerify(NODE_HASH[hash], msg, { key: publicKey, dsaEncoding }, ours)).toBe(true);
+          expect(ecdsa.verify(curve, hash, spki, msg, ours, { format })).toBe(true);
+          const theirs = nodeSign(NODE_HASH[hash], msg, { key: privateKey, dsaEncoding });
+          expect(ecdsa.verify(curve, hash, spki, digest, theirs, { format, prehashed: true })).toBe(true);
+          // Without the option the digest is hashed again: another message, no match.
+          expect(ecdsa.verify(curve, hash, spki, digest, theirs, { format })).toBe(false);
+          const other = Uint8Array.from(digest);
+          other[0]! ^= 1;
+          expect(ecdsa.verify(curve, hash, spki, other, theirs, { format, prehashed: true })).toBe(false);
+        }
+      }
+    });
+  }
+
+  it('deterministic prehashed signing equals signing the message (same RFC 6979 nonce)', () => {
+    const { privateKey } = ecdsa.generateKeyPair('P-384');
+    const msg = utf8('same nonce');
+    const a = ecdsa.sign('P-384', 'SHA-384', privateKey, msg, { format: 'p1363', deterministic: true });
+    const b = ecdsa.sign('P-384', 'SHA-384', privateKey, sha384(msg), { format: 'p1363', deterministic: true, prehashed: true });
+    expect(toHex(b)).toBe(toHex(a));
+  });
+
+  it('a digest of the wrong length is a RangeError naming the expected length', () => {
+    const { privateKey, publicKey } = ecdsa.generateKeyPair('P-256');
+    const sig = ecdsa.sign('P-256', 'SHA-256', privateKey, sha256(utf8('x')), { format: 'der', prehashed: true });
+    expect(() => ecdsa.sign('P-256', 'SHA-256', privateKey, new Uint8Array(31), { format: 'der', prehashed: true })).toThrow(
+      new RangeError('expected a 32-byte SHA-256 digest as the prehashed msg, got 31 bytes'),
+    );
+    expect(() => ecdsa.sign('P-256', 'SHA-384', privateKey, sha256(utf8('x')), { format: 'der', prehashed: true })).toThrow(/48-byte SHA-384 digest/);
+    expect(() => ecdsa.verify('P-256', 'SHA-256', publicKey, new Uint8Array(64), sig, { format: 'der', prehashed: true })).toThrow(RangeError);
+  });
+});

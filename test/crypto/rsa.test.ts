@@ -430,3 +430,38 @@ describe('argument checks', () => {
     expect(() => rsa.decrypt({ scheme: 'oaep', hash: 'SHA-256' }, key.pkcs8.subarray(1), new Uint8Array(256))).toThrow(InvalidKeyError);
   });
 });
+
+// ---- Prehashed messages ----
+
+describe('prehashed (the message is already the digest)', () => {
+  const { key, other } = SIZES[0]!;
+  for (const hash of SIGN_HASHES) {
+    const nh = nodeHash(hash);
+    it(`${hash}: PKCS#1 v1.5 of the digest is byte-identical to node's of the message; PSS both ways`, () => {
+      const m = randomBytes(100);
+      const digest = RSA_HASH[hash].digest(m);
+      const sig = rsa.sign({ scheme: 'pkcs1', hash, prehashed: true }, key.pkcs8, digest);
+      expect(Buffer.from(sig).equals(nodeSign(nh, m, key.node))).toBe(true);
+      expect(rsa.verify({ scheme: 'pkcs1', hash, prehashed: true }, key.spki, digest, nodeSign(nh, m, key.node))).toBe(true);
+      expect(rsa.verify({ scheme: 'pkcs1', hash, prehashed: true }, other.spki, digest, sig)).toBe(false);
+
+      const pssOpts = { key: key.nodePub, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: RSA_HASH[hash].len };
+      const pss = rsa.sign({ scheme: 'pss', hash, prehashed: true }, key.pkcs8, digest);
+      expect(nodeVerify(nh, m, pssOpts, pss)).toBe(true);
+      const theirs = nodeSign(nh, m, { ...pssOpts, key: key.node });
+      expect(rsa.verify({ scheme: 'pss', hash, prehashed: true }, key.spki, digest, theirs)).toBe(true);
+      // Without the option the digest would be hashed again.
+      expect(rsa.verify({ scheme: 'pss', hash }, key.spki, digest, theirs)).toBe(false);
+      expect(rsa.verify({ scheme: 'pss', hash, prehashed: true }, key.spki, flip(digest, 3), theirs)).toBe(false);
+    });
+  }
+
+  it('a digest of the wrong length is a RangeError naming the expected length', () => {
+    const d32 = new Uint8Array(32);
+    expect(() => rsa.sign({ scheme: 'pss', hash: 'SHA-384', prehashed: true }, SIZES[0]!.key.pkcs8, d32)).toThrow(
+      new RangeError('expected a 48-byte SHA-384 digest as the prehashed msg, got 32 bytes'),
+    );
+    expect(() => rsa.sign({ scheme: 'pkcs1', hash: 'SHA-256', prehashed: true }, SIZES[0]!.key.pkcs8, new Uint8Array(33))).toThrow(RangeError);
+    expect(() => rsa.verify({ scheme: 'pkcs1', hash: 'SHA-512', prehashed: true }, SIZES[0]!.key.spki, d32, new Uint8Array(256))).toThrow(/64-byte SHA-512 digest/);
+  });
+});
