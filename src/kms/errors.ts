@@ -4,8 +4,8 @@
 /** The base of every engine error: `name` is the AWS exception name, `httpStatus` what the server sends. */
 export class KmsError extends Error {
   readonly httpStatus: number = 400;
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
   }
 }
 

@@ -1,0 +1,227 @@
+// Keyward: the embeddable KMS. `await Keyward.open({ dir })`, then one method per AWS KMS operation in
+// lowerCamelCase with AWS request/response shapes; errors are KmsError subclasses named for the AWS
+// exception. Every call runs as a principal (`kw.as(arn)`), is authorized by the key's policy and
+// grants, and is audited in the same transaction as the change it makes.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Provider } from '../crypto/provider.js';
+import { WasmProvider } from '../crypto/wasm-provider.js';
+import { KeyHierarchy } from '../keys/hierarchy.js';
+import { createUnsealKeyFile, loadUnsealKey, UnsealError, UNSEAL_KEY_ENV } from '../keys/unseal.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import { Engine, SYSTEM_PRINCIPAL, type Call } from './engine.js';
+import { ValidationException } from './errors.js';
+import * as aliases from './ops-aliases.js';
+import * as crypto from './ops-crypto.js';
+import * as keys from './ops-keys.js';
+import * as rotation from './ops-rotation.js';
+import { maintain } from './maintenance.js';
+import type * as T from './types.js';
+
+export interface KeywardOptions {
+  /** The store directory (default `$KEYWARD_DIR` or `./.keyward`). */
+  dir?: string;
+  /** Default region of this handle (default `$KEYWARD_REGION` or us-east-1). */
+  region?: string;
+  /** The 12-digit account that owns the keys (default `$KEYWARD_ACCOUNT` or 000000000000). */
+  account?: string;
+  /** The crypto provider (default: the WASM software provider). */
+  provider?: Provider;
+  /** The unseal key; default `$KEYWARD_UNSEAL_KEY` or `<dir>/unseal.key`. */
+  unsealKey?: Uint8Array;
+  /** Initialize an empty directory (unseal key file, region key) on first open; default true. */
+  create?: boolean;
+  /** The caller of this handle (default the account root). */
+  principal?: string;
+  /** Principals of the default key policy: administrators and users (default: the creating principal). */
+  keyAdministrators?: string[];
+  keyUsers?: string[];
+  /** Domain key rotation period (default 24 h). */
+  domainKeyRotationMs?: number;
+  /** How often scheduled work runs: deletions, rotations, expiries (default 60 s; 0 = only on open and maintenance()). */
+  maintenanceIntervalMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+const STORE_FILE = 'keyward.db';
+const LOCK_FILE = 'keyward.lock';
+
+/** One process owns a store at a time: the engine caches keys and serializes changes in memory. */
+function takeLock(dir: string): string {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return path;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
+        throw new ValidationException(`the store in ${dir} is open in process ${pid}`);
+      }
+      rmSync(path, { force: true });
+    }
+  }
+  throw new ValidationException(`could not lock the store in ${dir}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface Shared {
+  engine: Engine;
+  store: SqliteStore;
+  lockPath: string;
+  timer: NodeJS.Timeout | undefined;
+  closed: boolean;
+}
+
+export class Keyward {
+  private constructor(
+    private readonly shared: Shared,
+    /** The caller every operation of this handle runs as. */
+    readonly principal: string,
+    /** The region this handle addresses. */
+    readonly region: string,
+  ) {}
+
+  /** Opens (and on first use initializes) the store in `dir`. */
+  static async open(opts: KeywardOptions = {}): Promise<Keyward> {
+    const dir = resolve(opts.dir ?? process.env.KEYWARD_DIR ?? '.keyward');
+    const region = opts.region ?? process.env.KEYWARD_REGION ?? 'us-east-1';
+    const account = opts.account ?? process.env.KEYWARD_ACCOUNT ?? '000000000000';
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ValidationException(`invalid region ${JSON.stringify(region)}: expected a name like us-east-1`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const lockPath = takeLock(dir);
+    let store: SqliteStore | undefined;
+    try {
+      const fresh = !existsSync(join(dir, STORE_FILE));
+      if (fresh && opts.create === false) throw new UnsealError(`no Keyward store in ${dir} (run keyward init)`);
+      let unsealKey = opts.unsealKey;
+      if (!unsealKey) {
+        if (fresh && process.env[UNSEAL_KEY_ENV] === undefined && !existsSync(join(dir, 'unseal.key'))) await createUnsealKeyFile(dir);
+        unsealKey = loadUnsealKey(dir);
+      }
+      store = await openSqliteStore(join(dir, STORE_FILE));
+      const provider = opts.provider ?? new WasmProvider();
+      const hopts = {
+        provider, store, unsealKey,
+        ...(opts.domainKeyRotationMs !== undefined ? { domainRotationMs: opts.domainKeyRotationMs } : {}),
+        ...(opts.now ? { now: opts.now } : {}),
+      };
+      await KeyHierarchy.initialize({ ...hopts, region });
+      const hierarchy = await KeyHierarchy.open(hopts);
+      if (!hierarchy.regions().includes(region)) await hierarchy.addRegion(region);
+      const engine = new Engine({
+        store, hierarchy, provider, region, account, now: opts.now ?? Date.now,
+        keyAdministrators: opts.keyAdministrators ?? [], keyUsers: opts.keyUsers ?? [],
+      });
+      const shared: Shared = { engine, store, lockPath, timer: undefined, closed: false };
+      const kw = new Keyward(shared, opts.principal ?? `arn:aws:iam::${account}:root`, region);
+      await kw.maintenance();
+      const every = opts.maintenanceIntervalMs ?? 60_000;
+      if (every > 0) {
+        shared.timer = setInterval(() => void kw.maintenance().catch(() => undefined), every);
+        shared.timer.unref();
+      }
+      return kw;
+    } catch (err) {
+      await store?.close();
+      rmSync(lockPath, { force: true });
+      throw err;
+    }
+  }
+
+  /** The same engine, calling as another principal (an IAM ARN such as arn:aws:iam::111122223333:user/alice). */
+  as(principal: string): Keyward {
+    return new Keyward(this.shared, principal, this.region);
+  }
+
+  /** The same engine and principal, addressing another region of this store (multi-Region replicas live there). */
+  inRegion(region: string): Keyward {
+    return new Keyward(this.shared, this.principal, region);
+  }
+
+  /** The engine's account id. */
+  get account(): string {
+    return this.shared.engine.account;
+  }
+
+  /** Runs scheduled work now: deletions past their date, automatic rotations, expired imported material, domain key rotation. */
+  async maintenance(): Promise<void> {
+    this.live();
+    await maintain(this.shared.engine, SYSTEM_PRINCIPAL(this.shared.engine.account));
+  }
+
+  /** Flushes pending commits, destroys cached key handles and releases the store. */
+  async close(): Promise<void> {
+    const s = this.shared;
+    if (s.closed) return;
+    s.closed = true;
+    if (s.timer) clearInterval(s.timer);
+    await s.store.close();
+    await s.engine.hierarchy.close();
+    rmSync(s.lockPath, { force: true });
+  }
+
+  private live(): void {
+    if (this.shared.closed) throw new ValidationException('this Keyward is closed');
+  }
+
+  private op<R, Q>(operation: string, fn: (e: Engine, call: Call, r: Q) => Promise<R>, r: Q): Promise<R> {
+    this.live();
+    return this.shared.engine.run(this.principal, operation, this.region, (call) => fn(this.shared.engine, call, r));
+  }
+
+  // Keys
+  createKey(r: T.CreateKeyRequest = {}) { return this.op('CreateKey', keys.createKey, r); }
+  describeKey(r: T.KeyIdRequest & { GrantTokens?: string[] }) { return this.op('DescribeKey', keys.describeKey, r); }
+  listKeys(r: T.ListRequest = {}) { return this.op('ListKeys', keys.listKeys, r); }
+  enableKey(r: T.KeyIdRequest) { return this.op('EnableKey', keys.enableKey, r); }
+  disableKey(r: T.KeyIdRequest) { return this.op('DisableKey', keys.disableKey, r); }
+  scheduleKeyDeletion(r: T.ScheduleKeyDeletionRequest) { return this.op('ScheduleKeyDeletion', keys.scheduleKeyDeletion, r); }
+  cancelKeyDeletion(r: T.KeyIdRequest) { return this.op('CancelKeyDeletion', keys.cancelKeyDeletion, r); }
+  getKeyPolicy(r: T.KeyIdRequest & { PolicyName?: string }) { return this.op('GetKeyPolicy', keys.getKeyPolicy, r); }
+  putKeyPolicy(r: T.KeyIdRequest & { PolicyName?: string; Policy: string; BypassPolicyLockoutSafetyCheck?: boolean }) { return this.op('PutKeyPolicy', keys.putKeyPolicy, r); }
+  listKeyPolicies(r: T.KeyIdRequest) { return this.op('ListKeyPolicies', keys.listKeyPolicies, r); }
+  tagResource(r: T.KeyIdRequest & { Tags: T.Tag[] }) { return this.op('TagResource', keys.tagResource, r); }
+  untagResource(r: T.KeyIdRequest & { TagKeys: string[] }) { return this.op('UntagResource', keys.untagResource, r); }
+  listResourceTags(r: T.KeyIdRequest & T.ListRequest) { return this.op('ListResourceTags', keys.listResourceTags, r); }
+
+  // Aliases
+  createAlias(r: { AliasName: string; TargetKeyId: string }) { return this.op('CreateAlias', aliases.createAlias, r); }
+  updateAlias(r: { AliasName: string; TargetKeyId: string }) { return this.op('UpdateAlias', aliases.updateAlias, r); }
+  deleteAlias(r: { AliasName: string }) { return this.op('DeleteAlias', aliases.deleteAlias, r); }
+  listAliases(r: T.ListRequest & { KeyId?: string } = {}) { return this.op('ListAliases', aliases.listAliases, r); }
+
+  // Cryptographic operations
+  encrypt(r: T.EncryptRequest) { return this.op('Encrypt', crypto.encrypt, r); }
+  decrypt(r: T.DecryptRequest) { return this.op('Decrypt', crypto.decrypt, r); }
+  reEncrypt(r: T.ReEncryptRequest) { return this.op('ReEncrypt', crypto.reEncrypt, r); }
+  generateDataKey(r: T.GenerateDataKeyRequest) { return this.op('GenerateDataKey', crypto.generateDataKey, r); }
+  generateDataKeyWithoutPlaintext(r: T.GenerateDataKeyRequest) { return this.op('GenerateDataKeyWithoutPlaintext', crypto.generateDataKeyWithoutPlaintext, r); }
+  generateDataKeyPair(r: T.GenerateDataKeyPairRequest) { return this.op('GenerateDataKeyPair', crypto.generateDataKeyPair, r); }
+  generateDataKeyPairWithoutPlaintext(r: T.GenerateDataKeyPairRequest) { return this.op('GenerateDataKeyPairWithoutPlaintext', crypto.generateDataKeyPairWithoutPlaintext, r); }
+  sign(r: T.SignRequest) { return this.op('Sign', crypto.sign, r); }
+  verify(r: T.VerifyRequest) { return this.op('Verify', crypto.verify, r); }
+  getPublicKey(r: T.KeyIdRequest & { GrantTokens?: string[] }) { return this.op('GetPublicKey', crypto.getPublicKey, r); }
+  generateMac(r: T.GenerateMacRequest) { return this.op('GenerateMac', crypto.generateMac, r); }
+  verifyMac(r: T.VerifyMacRequest) { return this.op('VerifyMac', crypto.verifyMac, r); }
+  generateRandom(r: { NumberOfBytes?: number } = {}) { return this.op('GenerateRandom', crypto.generateRandom, r); }
+
+  // Rotation
+  enableKeyRotation(r: T.KeyIdRequest & { RotationPeriodInDays?: number }) { return this.op('EnableKeyRotation', rotation.enableKeyRotation, r); }
+  disableKeyRotation(r: T.KeyIdRequest) { return this.op('DisableKeyRotation', rotation.disableKeyRotation, r); }
+  getKeyRotationStatus(r: T.KeyIdRequest) { return this.op('GetKeyRotationStatus', rotation.getKeyRotationStatus, r); }
+  rotateKeyOnDemand(r: T.KeyIdRequest) { return this.op('RotateKeyOnDemand', rotation.rotateKeyOnDemand, r); }
+  listKeyRotations(r: T.KeyIdRequest & T.ListRequest) { return this.op('ListKeyRotations', rotation.listKeyRotations, r); }
+}
