@@ -11,16 +11,19 @@
 // is the plain value. The group orders n use Montgomery.
 // Elements are kept fully reduced (< m): every operation ends with a subtraction of m that always
 // runs and a mask that decides whether it takes effect, so no branch or memory index depends on an
-// operand. Inversion is Fermat (a^(m−2)) with sliding windows over the public exponent.
+// operand. Inversion is safegcd (_modinv_safegcd30.ts, constant time) for the 256-bit moduli and
+// Fermat (a^(m−2), sliding windows over the public exponent) for the longer ones.
 //
-// CT: only the limb count and the (public) exponents of fpow decide control flow. The scratch words
-// D and the window table hold secret intermediates: callers on secret paths end with fieldWipe().
+// CT: only the limb count, the modulus id and the (public) exponents of fpow decide control flow. The
+// scratch words D, the window table and the safegcd state hold secret intermediates: callers on secret
+// paths end with fieldWipe().
 import { mask32, nonzero32, wipe } from './_ct';
 import {
   addK1N, addK1P, addP256N, addP256P, addP384N, addP384P, addP521N, addP521P, mulK1N, mulK1P, mulP256N, mulP256P,
   mulP384N, mulP384P, mulP521N, mulP521P, sqrK1N, sqrK1P, sqrP256N, sqrP256P, sqrP384N, sqrP384P, sqrP521N,
   sqrP521P, subK1N, subK1P, subP256N, subP256P, subP384N, subP384P, subP521N, subP521P,
 } from './_field_fixed';
+import { MI_SIZE, modinv256, modinvInit, modinvWipe } from './_modinv_safegcd30';
 
 export const MAX_LIMBS: i32 = 17;
 // Bytes per element slot: up to 17 limbs, padded to a multiple of 16 so points scan as whole v128s.
@@ -34,7 +37,10 @@ export const MD_R2: usize = MD_M + FE;
 export const MD_ONE: usize = MD_R2 + FE;
 export const MD_EINV: usize = MD_ONE + FE;
 export const MD_ID: usize = MD_EINV + FE;
-export const MD_SIZE: usize = MD_ID + 8;
+// 8-limb moduli only: R³ mod m and the safegcd modulus information.
+export const MD_R3: usize = MD_ID + 8;
+export const MD_MI: usize = MD_R3 + FE;
+export const MD_SIZE: usize = MD_MI + MI_SIZE + 8;
 
 
 const D: usize = memory.data(4 * (MAX_LIMBS + 3), 16);
@@ -222,9 +228,16 @@ export function fpow(r: usize, a: usize, e: usize, md: usize): void {
   memory.copy(r, ACC, FE);
 }
 
-// r = a⁻¹ (Montgomery form), Fermat: m is prime. 0 maps to 0.
-@inline export function finv(r: usize, a: usize, md: usize): void {
-  fpow(r, a, md + MD_EINV, md);
+// r = a⁻¹ (Montgomery form); 0 maps to 0. Moduli of 8 limbs (the 256-bit curves) use safegcd, which
+// inverts the plain value: (aR)⁻¹·R³·R⁻¹ = a⁻¹R; the primes there have R = 1 and need no correction.
+// The longer moduli use Fermat (a^(m−2)): m is prime.
+export function finv(r: usize, a: usize, md: usize): void {
+  if (limbs(md) != 8) {
+    fpow(r, a, md + MD_EINV, md);
+    return;
+  }
+  modinv256(r, a, md + MD_MI);
+  if ((load<i32>(md, MD_ID) & 1) != 0) fmul(r, r, md + MD_R3, md);
 }
 
 // Fills the descriptor at md for the modulus given as len big-endian bytes at src, whose unrolled
@@ -251,7 +264,9 @@ export function mdInit(md: usize, src: usize, len: i32, id: i32): void {
     for (let i = 0; i < 32 * n; i++) fadd(one, one, one, md);
     memory.copy(r2, one, FE);
     for (let i = 0; i < 32 * n; i++) fadd(r2, r2, r2, md);
+    fmul(md + MD_R3, r2, r2, md);
   }
+  if (n == 8) modinvInit(md + MD_MI, m);
   // m − 2 (m is odd and > 2: no borrow past limb 0 unless m0 < 2, which no prime here has).
   const e = md + MD_EINV;
   memory.copy(e, m, FE);
@@ -263,4 +278,5 @@ export function fieldWipe(): void {
   wipe(D, 4 * (MAX_LIMBS + 3));
   wipe(POW, 16 * <i32>FE);
   wipe(ACC, <i32>FE);
+  modinvWipe();
 }

@@ -2,9 +2,9 @@
 //
 // The nonce k and the private key d come from JS (RFC 6979 hedged nonces, CSPRNG keys): WASM never
 // makes random bytes. Signing is constant time: k·G by the fixed-base comb (mulGen), r = x(R) mod n
-// by an always-run conditional subtraction, k⁻¹ by Fermat mod n, every product mod n in Montgomery
-// form; only the validity bits that the return value reports decide a branch. Secret temporaries are
-// wiped before returning. Verification works on public data and uses mulDoubleVartime.
+// by an always-run conditional subtraction, k⁻¹ by the constant-time inversion of _field.ts (safegcd
+// or Fermat), every product mod n in Montgomery form; only the validity bits that the return value
+// reports decide a branch. Secret temporaries are wiped before returning. Verification works on public data and uses mulDoubleVartime.
 import { wipe } from './_ct';
 import {
   FE, fadd, ffromMont, finv, fmul, ftoMont, limbsFromBytes, limbsNonzero, limbsReduceOnce, limbsToBytes,
