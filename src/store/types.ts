@@ -93,6 +93,16 @@ export interface AuditRecord extends AuditEntry {
   hash: Uint8Array;
 }
 
+/**
+ * The audit head: the last record's seq and hash, MACed (mac("keyward/audit-head" ‖ u64 seq ‖ hash)) and
+ * updated in the same transaction as every append, so a log cut short no longer matches it.
+ */
+export interface AuditHeadProof {
+  seq: number;
+  hash: Uint8Array;
+  headMac: Uint8Array;
+}
+
 /** One state change. A commit applies a list of them atomically with one audit entry. */
 export type Mutation =
   | { kind: 'putMeta'; name: string; value: Uint8Array }
@@ -114,6 +124,21 @@ export type Mutation =
 /** A unique constraint refused a mutation (an alias that exists); the whole commit unit was rolled back. */
 export class StoreConflictError extends Error {
   override name = 'StoreConflictError';
+}
+
+/** A mutation named a key that does not exist (an alias, grant, tag, … for no key); the unit was rolled back. */
+export class StoreReferenceError extends Error {
+  override name = 'StoreReferenceError';
+}
+
+/** The store cannot take the call now: it is closed, or commit() came before setAuditMac(). */
+export class StoreStateError extends Error {
+  override name = 'StoreStateError';
+}
+
+/** A list marker the store did not issue for this listing (the engine answers InvalidMarkerException). */
+export class InvalidMarkerError extends Error {
+  override name = 'InvalidMarkerError';
 }
 
 export interface Page<T> {
@@ -142,6 +167,7 @@ export interface Store {
 
   domainKeys(region: string, domain: string): Promise<DomainKeyRecord[]>;
   getKey(region: string, keyId: string): Promise<KeyRecord | undefined>;
+  /** @throws InvalidMarkerError for a marker this listing did not issue (likewise listAliases, listGrants) */
   listKeys(region: string, limit: number, marker?: string): Promise<Page<KeyRecord>>;
   /** All keys of every region (for scheduled work: deletion, rotation, re-wrapping). */
   allKeys(): Promise<KeyRecord[]>;
@@ -159,6 +185,8 @@ export interface Store {
   readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]>;
   /** The last record, or undefined for an empty log. */
   auditHead(): Promise<AuditRecord | undefined>;
+  /** The stored head proof, or null when the store has none (an empty log); for `verifyAuditChain`. */
+  auditHeadProof(): Promise<AuditHeadProof | null>;
 
   /** Flushes pending commits and closes. */
   close(): Promise<void>;
