@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import type { Provider } from '../crypto/provider.js';
 import type { KeyHierarchy } from '../keys/hierarchy.js';
 import type { AuditEntry, GrantRecord, Mutation, Store } from '../store/types.js';
-import { StoreConflictError } from '../store/types.js';
+import { InvalidMarkerError, StoreConflictError } from '../store/types.js';
 import { authorize } from './access.js';
 import {
-  AccessDeniedException, AlreadyExistsException, DisabledException, KMSInternalException, KMSInvalidStateException, KmsError,
+  AccessDeniedException, AlreadyExistsException, DisabledException, InvalidMarkerException, KMSInternalException, KMSInvalidStateException, KmsError,
   NotFoundException, ValidationException,
 } from './errors.js';
 import { type LoadedKey, type StoredMeta, type StoredSettings } from './model.js';
@@ -340,6 +340,7 @@ function stateText(s: KeyState): string {
 export function toKmsError(err: unknown): KmsError {
   if (err instanceof KmsError) return err;
   if (err instanceof StoreConflictError) return new AlreadyExistsException(err.message);
+  if (err instanceof InvalidMarkerError) return new InvalidMarkerException(err.message);
   if (err instanceof RangeError) return new ValidationException(err.message);
   return new KMSInternalException('internal error', { cause: err });
 }

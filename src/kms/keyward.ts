@@ -8,7 +8,9 @@ import type { Provider } from '../crypto/provider.js';
 import { WasmProvider } from '../crypto/wasm-provider.js';
 import { KeyHierarchy } from '../keys/hierarchy.js';
 import { createUnsealKeyFile, loadUnsealKey, UnsealError, UNSEAL_KEY_ENV } from '../keys/unseal.js';
+import { AuditChainVerifier, type AuditVerifyResult } from '../store/audit-chain.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
+import type { AuditRecord } from '../store/types.js';
 import { Engine, SYSTEM_PRINCIPAL, type Call } from './engine.js';
 import { ValidationException } from './errors.js';
 import * as aliases from './ops-aliases.js';
@@ -160,6 +162,34 @@ export class Keyward {
   async maintenance(): Promise<void> {
     this.live();
     await maintain(this.shared.engine, SYSTEM_PRINCIPAL(this.shared.engine.account));
+  }
+
+  /**
+   * Checks the whole audit log: every record's MAC chain from the first, and the head proof, so an edited,
+   * removed, reordered or cut-off record is found (with the seq where the chain breaks).
+   */
+  async verifyAudit(): Promise<AuditVerifyResult> {
+    this.live();
+    const { store, engine } = this.shared;
+    const verifier = new AuditChainVerifier(engine.hierarchy.auditMac);
+    for (let seq = 1; ; ) {
+      const page = await store.readAudit(seq, 1000);
+      for (const r of page) {
+        const failure = verifier.push(r);
+        if (failure) return failure;
+      }
+      if (page.length < 1000) break;
+      seq = page[page.length - 1]!.seq + 1;
+    }
+    return verifier.finish(await store.auditHeadProof());
+  }
+
+  /** The last `n` audit records, oldest first. */
+  async auditTail(n = 20): Promise<AuditRecord[]> {
+    this.live();
+    const head = await this.shared.store.auditHead();
+    if (!head) return [];
+    return this.shared.store.readAudit(Math.max(1, head.seq - n + 1), n);
   }
 
   /** Flushes pending commits, destroys cached key handles and releases the store. */
