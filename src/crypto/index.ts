@@ -14,3 +14,8 @@ export { DecryptionError } from './errors.js';
 export {
   rsa, rsaKeys, type RsaBits, type RsaHashName, type RsaJwk, type RsaKeyInput, type RsaKeyPair, type RsaOaepParams, type RsaSignParams, type RsaVerifyParams,
 } from './rsa.js';
+export type {
+  Provider, KeyHandle, KeyPairBytes, ProviderKeySpec, SecretKeySpec, AsymmetricKeySpec, SigningAlgorithm, AsymmetricEncryptionAlgorithm, MacAlgorithm, MessageType,
+} from './provider.js';
+export { WasmProvider } from './wasm-provider.js';
+export { NodeCryptoProvider } from './node-provider.js';
