@@ -600,7 +600,7 @@ describe('properties', () => {
   it('set qualifiers agree with every/some over the request values', () => {
     const vals = fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 4 });
     fc.assert(fc.property(fc.uniqueArray(fc.constantFrom('a', 'b', 'c'), { minLength: 1 }), vals, (policy, request) => {
-      const inPolicy = (v: string): boolean => policy.includes(v);
+      const inPolicy = (v: string): boolean => (policy as string[]).includes(v);
       expect(cond({ 'ForAllValues:StringEquals': { 'kms:k': policy } }, { 'kms:k': request })).toBe(request.every(inPolicy));
       expect(cond({ 'ForAnyValue:StringEquals': { 'kms:k': policy } }, { 'kms:k': request })).toBe(request.some(inPolicy));
       expect(cond({ 'ForAllValues:StringNotEquals': { 'kms:k': policy } }, { 'kms:k': request })).toBe(request.every((v) => !inPolicy(v)));
