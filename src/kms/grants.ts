@@ -1,7 +1,7 @@
 // Grants (AWS KMS Developer Guide, "Grants in AWS KMS"): which operations a grant may carry for each kind of
 // key, the CreateGrant request checks, and whether a grant allows one call.
 import { ValidationException } from './errors.js';
-import { assertPrincipalArn, principalMatches } from './principal.js';
+import { accountOfRootPrincipal, assertPrincipalArn, principalMatches } from './principal.js';
 import type { EncryptionContext, GrantConstraints, KeySpec, KeyUsage } from './types.js';
 
 export const GRANT_OPERATIONS = [
@@ -170,4 +170,18 @@ export function grantAllows(grant: GrantLike, call: GrantCall): boolean {
   }
   if (ENCRYPTION_CONTEXT_OPERATIONS.includes(op as GrantOperation)) return constraintsAllow(grant.Constraints, call.encryptionContext);
   return true;
+}
+
+/**
+ * Who may retire a grant (AWS KMS Developer Guide, "Retiring and revoking grants"): its retiring principal,
+ * its grantee when the grant lists RetireGrant, and the root user of the account that issued it. Only the
+ * root ARN itself counts for the last: account delegation would let every principal of the account retire
+ * every grant, which AWS only allows through IAM policies Keyward does not have.
+ */
+export function mayRetireGrant(grant: GrantLike & { RetiringPrincipal?: string; IssuingAccount?: string }, caller: string): boolean {
+  if (grant.RetiringPrincipal !== undefined && principalMatches(grant.RetiringPrincipal, caller)) return true;
+  if (grant.Operations.includes('RetireGrant') && principalMatches(grant.GranteePrincipal, caller)) return true;
+  if (grant.IssuingAccount === undefined) return false;
+  const issuer = accountOfRootPrincipal(grant.IssuingAccount) ?? grant.IssuingAccount;
+  return caller.endsWith(':root') && accountOfRootPrincipal(caller) === issuer;
 }

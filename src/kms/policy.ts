@@ -50,6 +50,19 @@ export interface AccessRequest {
 
 export type PolicyDecision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
 
+/**
+ * The condition keys of an encryption context: `kms:EncryptionContext:<key>` per pair and
+ * `kms:EncryptionContextKeys` (the keys). A call without an encryption context has neither key, so a
+ * ForAllValues condition on them holds vacuously, as in AWS (pair it with a Null check to require a context).
+ */
+export function encryptionContextConditionKeys(ec: Readonly<Record<string, string>> | undefined): Record<string, ContextValue> {
+  const keys = Object.keys(ec ?? {});
+  if (keys.length === 0) return {};
+  const out: Record<string, ContextValue> = { 'kms:EncryptionContextKeys': keys };
+  for (const k of keys) out[`kms:EncryptionContext:${k}`] = ec![k]!;
+  return out;
+}
+
 const STRING_OPS = ['StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike'] as const;
 const NUMERIC_OPS = ['NumericEquals', 'NumericNotEquals', 'NumericLessThan', 'NumericLessThanEquals', 'NumericGreaterThan', 'NumericGreaterThanEquals'] as const;
 const DATE_OPS = ['DateEquals', 'DateNotEquals', 'DateLessThan', 'DateLessThanEquals', 'DateGreaterThan', 'DateGreaterThanEquals'] as const;
@@ -469,8 +482,11 @@ function compareOne(c: Condition, pv: ConditionValue, v: string, ctx: Context): 
       return segs !== undefined && arnMatches(segs, v);
     }
     case 'NumericEquals': case 'NumericNotEquals': case 'NumericLessThan': case 'NumericLessThanEquals':
-    case 'NumericGreaterThan': case 'NumericGreaterThanEquals':
-      return NUMBER.test(v) && ordered(c.base.slice(7), Number(v), pv.number!);
+    case 'NumericGreaterThan': case 'NumericGreaterThanEquals': {
+      // The request side comes from the engine, which may give any JS number (1e21, 1e-7).
+      const n = v.trim() === '' ? NaN : Number(v);
+      return Number.isFinite(n) && ordered(c.base.slice(7), n, pv.number!);
+    }
     case 'DateEquals': case 'DateNotEquals': case 'DateLessThan': case 'DateLessThanEquals':
     case 'DateGreaterThan': case 'DateGreaterThanEquals': {
       const t = parseDate(v);
@@ -528,8 +544,20 @@ function principalSpecMatches(p: PrincipalSpec, caller: string): boolean {
   return p.aws.some((a) => principalMatches(a, caller)) || p.service.includes(caller);
 }
 
+// Compiled action patterns: a policy names few, and every call tests them.
+const actionRegexes = new Map<string, RegExp>();
+
 function actionMatches(patterns: readonly string[], action: string): boolean {
-  return patterns.some((p) => p === '*' || globRegex(tokenize(p, false), 'i').test(action));
+  return patterns.some((p) => {
+    if (p === '*') return true;
+    let re = actionRegexes.get(p);
+    if (!re) {
+      if (actionRegexes.size >= 4096) actionRegexes.clear();
+      re = globRegex(tokenize(p, false), 'i');
+      actionRegexes.set(p, re);
+    }
+    return re.test(action);
+  });
 }
 
 function resourceMatches(patterns: readonly string[], resource: string, ctx: Context, version: PolicyDocument['version']): boolean {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationException } from '../../src/kms/errors.js';
 import {
-  constraintsAllow, ENCRYPTION_CONTEXT_OPERATIONS, GRANT_OPERATIONS, grantAllows, grantOperationsFor,
+  constraintsAllow, ENCRYPTION_CONTEXT_OPERATIONS, GRANT_OPERATIONS, grantAllows, grantOperationsFor, mayRetireGrant,
   validateGrantRequest, type GrantLike, type GrantRequest,
 } from '../../src/kms/grants.js';
 
@@ -201,6 +201,22 @@ describe('grantAllows', () => {
     expect(grantAllows(free, { principal: ALICE, operation: 'CreateGrant', newGrant: { Operations: ['Decrypt'] } })).toBe(false);
     expect(grantAllows(free, { principal: BOB, operation: 'CreateGrant', newGrant: { Operations: ['Encrypt'] } })).toBe(false);
     expect(() => grantAllows(free, { principal: ALICE, operation: 'CreateGrant' })).toThrow(/needs newGrant/);
+  });
+});
+
+describe('mayRetireGrant', () => {
+  const g = { GranteePrincipal: ALICE, Operations: ['Encrypt'], RetiringPrincipal: ROLE, IssuingAccount: `arn:aws:iam::${ACCT}:root` };
+
+  it('the retiring principal (and its role sessions), the grantee only with RetireGrant, the issuing account root', () => {
+    expect(mayRetireGrant(g, ROLE)).toBe(true);
+    expect(mayRetireGrant(g, SESSION)).toBe(true);
+    expect(mayRetireGrant(g, ALICE)).toBe(false);
+    expect(mayRetireGrant({ ...g, Operations: ['Encrypt', 'RetireGrant'] }, ALICE)).toBe(true);
+    expect(mayRetireGrant(g, `arn:aws:iam::${ACCT}:root`)).toBe(true);
+    expect(mayRetireGrant({ ...g, IssuingAccount: ACCT }, `arn:aws:iam::${ACCT}:root`)).toBe(true);
+    expect(mayRetireGrant(g, BOB)).toBe(false);
+    expect(mayRetireGrant(g, `arn:aws:iam::444455556666:root`)).toBe(false);
+    expect(mayRetireGrant({ GranteePrincipal: ALICE, Operations: ['Encrypt'] }, `arn:aws:iam::${ACCT}:root`)).toBe(false);
   });
 });
 

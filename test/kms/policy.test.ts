@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MalformedPolicyDocumentException, ValidationException } from '../../src/kms/errors.js';
 import {
-  defaultKeyPolicy, evaluatePolicy, explainPolicy, KMS_ACTIONS, parsePolicy, POLICY_MAX_LENGTH,
+  defaultKeyPolicy, encryptionContextConditionKeys, evaluatePolicy, explainPolicy, KMS_ACTIONS, parsePolicy, POLICY_MAX_LENGTH,
   type AccessRequest, type ContextValue,
 } from '../../src/kms/policy.js';
 
@@ -331,6 +331,9 @@ describe('condition operators', () => {
     expect(cond({ NumericLessThan: { [n]: '-1.5' } }, { [n]: -2 })).toBe(true);
     expect(cond({ NumericEquals: { [n]: 5 } }, { [n]: 'five' })).toBe(false);
     expect(cond({ NumericNotEquals: { [n]: 5 } }, { [n]: 'five' })).toBe(true);
+    expect(cond({ NumericGreaterThan: { [n]: '1000' } }, { [n]: 1e21 })).toBe(true);
+    expect(cond({ NumericGreaterThan: { [n]: '0' } }, { [n]: 1e-7 })).toBe(true);
+    expect(cond({ NumericEquals: { [n]: '0' } }, { [n]: '' })).toBe(false);
   });
 
   it('date operators take ISO 8601 and epoch seconds on both sides', () => {
@@ -390,6 +393,32 @@ describe('condition operators', () => {
     expect(cond({ StringEquals: { 'aws:PrincipalAccount': ACCT, 'aws:PrincipalArn': ALICE } }, {})).toBe(true);
     expect(cond({ StringEquals: { 'kms:CallerAccount': OTHER } }, {})).toBe(false);
     expect(cond({ StringEquals: { 'kms:CallerAccount': OTHER } }, { 'kms:CallerAccount': OTHER })).toBe(true);
+  });
+});
+
+describe('encryptionContextConditionKeys', () => {
+  it('gives one key per pair plus the key list, and nothing for no context', () => {
+    expect(encryptionContextConditionKeys({ dept: 'IT', App: 'x' })).toEqual({
+      'kms:EncryptionContextKeys': ['dept', 'App'], 'kms:EncryptionContext:dept': 'IT', 'kms:EncryptionContext:App': 'x',
+    });
+    expect(encryptionContextConditionKeys({})).toEqual({});
+    expect(encryptionContextConditionKeys(undefined)).toEqual({});
+  });
+
+  it('feeds the usual encryption-context conditions', () => {
+    const require = { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['dept'] }, Null: { 'kms:EncryptionContextKeys': 'false' } };
+    expect(cond(require, encryptionContextConditionKeys({ dept: 'IT' }))).toBe(true);
+    expect(cond(require, encryptionContextConditionKeys({ dept: 'IT', other: 'x' }))).toBe(false);
+    expect(cond(require, encryptionContextConditionKeys(undefined))).toBe(false);
+    expect(cond({ 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['dept'] } }, encryptionContextConditionKeys(undefined))).toBe(true);
+    expect(cond({ StringEquals: { 'kms:EncryptionContext:app': 'x' } }, encryptionContextConditionKeys({ App: 'x' }))).toBe(true);
+  });
+
+  it('two context keys equal but for case both count for the case-insensitive condition key', () => {
+    const ctx = encryptionContextConditionKeys({ dept: 'IT', DEPT: 'HR' });
+    expect(cond({ StringEquals: { 'kms:EncryptionContext:dept': 'HR' } }, ctx)).toBe(true);
+    expect(cond({ StringNotEquals: { 'kms:EncryptionContext:dept': 'HR' } }, ctx)).toBe(false);
+    expect(cond({ 'ForAllValues:StringEquals': { 'kms:EncryptionContext:dept': 'IT' } }, ctx)).toBe(false);
   });
 });
 
