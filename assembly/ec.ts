@@ -11,11 +11,12 @@
 // Scalar multiplication:
 // - mulCt: variable base (ECDH), fixed 4-bit windows, table of 0..15·Q read by a masked scan of all
 //   16 entries; 4 doublings and 1 addition per window whatever the digits.
-// - mulGen: fixed base (signing, key generation), signed 4-bit digits (Booth recoding, −7..8) on a
-//   Lim–Lee comb of t teeth (3 for the 256-bit curves, 4 for P-384 and P-521): row i of the table
-//   holds j·2^(4ti)·G (j = 1..8, affine), built once per curve at first use into a static region
-//   (11 KiB for a 256-bit curve … 37 KiB for P-521: the four fit the module's static memory). One
-//   mixed addition per digit plus 4(t − 1) doublings; each row is read by a masked v128 scan, the
+// - mulGen: fixed base (signing, key generation), signed w-bit digits (Booth recoding,
+//   −(2^(w−1) − 1)..2^(w−1)) on a Lim–Lee comb of t teeth: w = 6 and t = 1 for the 256-bit curves
+//   (a plain fixed-base table, 43 mixed additions and no doubling), w = 4 and t = 4 for P-384 and
+//   P-521. Row i of the table holds j·2^(wti)·G (j = 1..2^(w−1), affine), built once per curve at
+//   first use into a static region (88 KiB for a 256-bit curve, 19 and 37 KiB for P-384 and P-521).
+//   One mixed addition per digit plus w(t − 1) doublings; each row is read by a masked v128 scan, the
 //   sign applied by a masked negation, a zero digit discarded by a masked move.
 // - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: Jacobian coordinates with
 //   the fast incomplete formulas, branches on digits and exceptional cases, width-5 NAF for Q, direct
@@ -51,13 +52,17 @@ const C_STRIDE: usize = C_SQ + FE;
 const CURVES: usize = memory.data(4 * <i32>C_STRIDE, 16);
 const READY: usize = memory.data(8);
 
-// Fixed-base tables: rows · 8 entries · (x, y) of N limbs padded to a multiple of 16 bytes,
-// rows = ceil(windows / teeth). The 256-bit curves, the busiest, get 3 teeth (4·(3 − 1) doublings per
-// multiplication), P-384 and P-521 get 4 so that all four tables fit the static memory.
-const TAB_P256: usize = memory.data(22 * 8 * 64, 16);
+// Fixed-base tables: rows · 2^(w−1) entries · (x, y) of N limbs padded to a multiple of 16 bytes,
+// rows = ceil(windows / teeth) for w-bit windows. The 256-bit curves, the busiest, get 6-bit windows
+// and one tooth (43 rows of 32 entries, 88 KiB each): 43 mixed additions and no doubling per
+// multiplication. P-384 and P-521 get 4-bit windows and 4 teeth, which keeps their tables small.
+const TAB_P256: usize = memory.data(43 * 32 * 64, 16);
 const TAB_P384: usize = memory.data(25 * 8 * 96, 16);
 const TAB_P521: usize = memory.data(33 * 8 * 144, 16);
-const TAB_K1: usize = memory.data(22 * 8 * 64, 16);
+const TAB_K1: usize = memory.data(43 * 32 * 64, 16);
+// Projective multiples and prefix products while a table row is built (public values).
+const MAX_ENT: i32 = 32;
+const BUILD: usize = memory.data(MAX_ENT * <i32>(PT + FE), 16);
 
 // The selected curve.
 export let cN: i32 = 0; // limbs
@@ -71,7 +76,9 @@ let cGX: usize = 0;
 let cGY: usize = 0;
 let cSQ: usize = 0;
 let cTab: usize = 0;
-let cWin: i32 = 0; // fixed-base windows: ceil((bits + 1) / 4), room for the recoding carry
+let cWB: i32 = 0; // fixed-base window bits w
+let cEnt: i32 = 0; // entries per table row: 2^(w−1)
+let cWin: i32 = 0; // fixed-base windows: floor(bits / w) + 1, room for the recoding carry
 let cComb: i32 = 0; // comb teeth
 let cRows: i32 = 0; // fixed-base table rows
 let cES: usize = 0; // bytes per fixed-base entry
@@ -163,8 +170,10 @@ export function useCurve(id: i32): bool {
   cGY = base + C_GY;
   cSQ = base + C_SQ;
   cTab = tab;
-  cWin = (bits + 4) >> 2;
-  cComb = bits == 256 ? 3 : 4;
+  cWB = bits == 256 ? 6 : 4;
+  cEnt = 1 << (cWB - 1);
+  cWin = bits / cWB + 1;
+  cComb = bits == 256 ? 1 : 4;
   cRows = (cWin + cComb - 1) / cComb;
   cES = <usize>((8 * cN + 15) & ~15);
   return true;
@@ -417,29 +426,37 @@ export function scalarLoad(k: usize, src: usize): u32 {
 
 // ---- fixed-base table ----------------------------------------------------------------------------
 
-// Row i holds j·2^(4·teeth·i)·G for j = 1..8, affine, built from projective multiples with one
-// inversion per row (Montgomery's simultaneous inversion). Window w = teeth·i + c of the scalar uses
-// row i and is shifted into place by the 4c doublings of the comb (Lim–Lee), so the table is
-// 1/teeth of a full fixed-window one and fits the static memory. G is public: no wiping needed.
+// The w-bit window of k at bit pos (public), read across a limb boundary; k has a zero limb above.
+@inline function windowAt(k: usize, pos: i32, w: i32): u32 {
+  const a = k + (<usize>(pos >> 5) << 2);
+  const two: u64 = <u64>load<u32>(a) | (<u64>load<u32>(a, 4) << 32);
+  return <u32>(two >> <u64>(pos & 31)) & ((1 << <u32>w) - 1);
+}
+
+// Row i holds j·2^(w·teeth·i)·G for j = 1..2^(w−1), affine, built from projective multiples with one
+// inversion per row (Montgomery's simultaneous inversion). Window v = teeth·i + c of the scalar uses
+// row i and is shifted into place by the w·c doublings of the comb (Lim–Lee), so the table is
+// 1/teeth of a full fixed-window one. G is public: no wiping needed.
 function buildTable(): void {
-  const base = VTAB; // 8 projective points, then 8 prefix products
-  const pre = VTAB + 8 * PT;
+  const base = BUILD; // cEnt projective points, then cEnt prefix products
+  const pre = BUILD + <usize>cEnt * PT;
   const inv = PACC, zi = PACC + FE; // the S slots may hold the caller's scalar
   const b = PSEL;
+  const last = cEnt - 1;
   memory.copy(b, cGX, FE);
   memory.copy(b + FE, cGY, FE);
   memory.copy(b + 2 * FE, cFP + MD_ONE, FE);
   for (let w = 0; w < cRows; w++) {
     memory.copy(base, b, PT);
     pointDouble(base + PT, b);
-    for (let j = 2; j < 8; j++) pointAdd(base + <usize>j * PT, base + <usize>(j - 1) * PT, b);
+    for (let j = 2; j < cEnt; j++) pointAdd(base + <usize>j * PT, base + <usize>(j - 1) * PT, b);
     memory.copy(pre, base + 2 * FE, FE);
-    for (let j = 1; j < 8; j++) {
+    for (let j = 1; j < cEnt; j++) {
       fm(pre + <usize>j * FE, pre + <usize>(j - 1) * FE, base + <usize>j * PT + 2 * FE);
     }
-    finv(inv, pre + 7 * FE, cFP);
-    const row = cTab + <usize>w * 8 * cES;
-    for (let j = 7; j >= 0; j--) {
+    finv(inv, pre + <usize>last * FE, cFP);
+    const row = cTab + <usize>(w * cEnt) * cES;
+    for (let j = last; j >= 0; j--) {
       const pj = base + <usize>j * PT;
       if (j > 0) {
         fm(zi, inv, pre + <usize>(j - 1) * FE);
@@ -453,9 +470,9 @@ function buildTable(): void {
       memory.copy(e, SELX, <usize>(4 * cN));
       memory.copy(e + <usize>(4 * cN), SELY, <usize>(4 * cN));
     }
-    // 2^(4·teeth) · b = 2^(4·teeth − 3) · (8b)
-    pointDouble(b, base + 7 * PT);
-    for (let j = 1; j < 4 * cComb - 3; j++) pointDouble(b, b);
+    // 2^(w·teeth)·b = 2^(w·teeth − (w − 1))·(2^(w−1)·b)
+    pointDouble(b, base + <usize>last * PT);
+    for (let j = 1; j < cWB * cComb - cWB + 1; j++) pointDouble(b, b);
   }
   store<u8>(READY + 4 + <usize>cId, 1);
 }
@@ -464,18 +481,51 @@ function buildTable(): void {
   if (load<u8>(READY + 4 + <usize>cId) == 0) buildTable();
 }
 
-// Booth recoding of k into cWin signed 4-bit digits stored as magnitude | sign << 4 at dst:
-// v = nibble + carry in 0..16; v > 8 becomes v − 16 with a carry out. Branch-free.
+// Booth recoding of k into cWin signed w-bit digits stored as magnitude | sign << 7 at dst: v = window
+// + carry in 0..2^w; v > 2^(w−1) becomes v − 2^w with a carry out. Branch-free.
 function recode(dst: usize, k: usize): void {
+  const w = cWB;
+  const full: u32 = 1 << <u32>w;
+  const halfUp: u32 = (full >> 1) - 1;
   let carry: u32 = 0;
-  for (let w = 0; w < cWin; w++) {
-    const v = nibble(k, w) + carry;
-    carry = (v + 7) >> 4;
-    store<u8>(dst + <usize>w, <u8>(mux32(carry, 16 - v, v) | (carry << 4)));
+  for (let i = 0; i < cWin; i++) {
+    const v = windowAt(k, i * w, w) + carry;
+    carry = (v + halfUp) >> <u32>w;
+    store<u8>(dst + <usize>i, <u8>(mux32(carry, full - v, v) | (carry << 7)));
   }
 }
 
 // ---- scalar multiplication -----------------------------------------------------------------------
+
+// SELB = the entry of magnitude mag (1..cEnt; 0 gives zeros) of a table row, by a masked scan of the
+// whole row. 64-byte entries (the 256-bit curves) accumulate in registers.
+function selectEntry(row: usize, mag: u32): void {
+  if (cES == 64) {
+    let a0 = i64x2.splat(0), a1 = i64x2.splat(0), a2 = i64x2.splat(0), a3 = i64x2.splat(0);
+    let e = row;
+    for (let j = 1; j <= cEnt; j++) {
+      const m = i32x4.splat(mask32(eq32(<u32>j, mag)));
+      a0 = v128.or(a0, v128.and(v128.load(e), m));
+      a1 = v128.or(a1, v128.and(v128.load(e, 16), m));
+      a2 = v128.or(a2, v128.and(v128.load(e, 32), m));
+      a3 = v128.or(a3, v128.and(v128.load(e, 48), m));
+      e += 64;
+    }
+    v128.store(SELB, a0);
+    v128.store(SELB, a1, 16);
+    v128.store(SELB, a2, 32);
+    v128.store(SELB, a3, 48);
+    return;
+  }
+  for (let o: usize = 0; o < cES; o += 16) v128.store(SELB + o, i64x2.splat(0));
+  for (let j = 0; j < cEnt; j++) {
+    const m = i32x4.splat(mask32(eq32(<u32>(j + 1), mag)));
+    const e = row + <usize>j * cES;
+    for (let o: usize = 0; o < cES; o += 16) {
+      v128.store(SELB + o, v128.or(v128.load(SELB + o), v128.and(v128.load(e + o), m)));
+    }
+  }
+}
 
 // r = k·G for a secret k < n (cN limbs + a zero limb). Constant time: every row is scanned in full,
 // the sign is applied by a masked negation and a zero digit is dropped by a masked move.
@@ -487,27 +537,15 @@ export function mulGen(r: usize, k: usize): void {
   pointSetInf(r);
   for (let c = cComb - 1; c >= 0; c--) {
     if (c != cComb - 1) {
-      pointDouble(r, r);
-      pointDouble(r, r);
-      pointDouble(r, r);
-      pointDouble(r, r);
+      for (let d = 0; d < cWB; d++) pointDouble(r, r);
     }
     for (let i = 0; i < cRows; i++) {
       const w = cComb * i + c;
       if (w >= cWin) continue;
       const dg = <u32>load<u8>(DIGITS + <usize>w);
-      const mag = dg & 15;
-      const neg = dg >> 4;
-      // Masked scan of the whole row into SELB (x then y), 16 bytes at a time.
-      const row = cTab + <usize>i * 8 * cES;
-      for (let o: usize = 0; o < cES; o += 16) v128.store(SELB + o, i64x2.splat(0));
-      for (let j = 0; j < 8; j++) {
-        const m = i32x4.splat(mask32(eq32(<u32>(j + 1), mag)));
-        const e = row + <usize>j * cES;
-        for (let o: usize = 0; o < cES; o += 16) {
-          v128.store(SELB + o, v128.or(v128.load(SELB + o), v128.and(v128.load(e + o), m)));
-        }
-      }
+      const mag = dg & 0x7f;
+      const neg = dg >> 7;
+      selectEntry(cTab + <usize>(i * cEnt) * cES, mag);
       const ny = tmp(0);
       const sy = SELB + half;
       fs(ny, ZERO, sy);
@@ -770,23 +808,20 @@ export function mulDoubleVartime(r: usize, u1: usize, u2: usize, x: usize, y: us
   jSetInfVartime(PACC);
   for (let c = cComb - 1; c >= 0; c--) {
     if (c != cComb - 1) {
-      jDoubleVartime(PACC, PACC);
-      jDoubleVartime(PACC, PACC);
-      jDoubleVartime(PACC, PACC);
-      jDoubleVartime(PACC, PACC);
+      for (let d = 0; d < cWB; d++) jDoubleVartime(PACC, PACC);
     }
     for (let i = 0; i < cRows; i++) {
       const w = cComb * i + c;
       if (w >= cWin) continue;
       const dg = <u32>load<u8>(DIGITS + <usize>w);
-      const mag = dg & 15;
+      const mag = dg & 0x7f;
       if (mag == 0) continue;
-      const e = cTab + <usize>i * 8 * cES + <usize>(mag - 1) * cES;
+      const e = cTab + <usize>(i * cEnt + <i32>mag - 1) * cES;
       memory.fill(SELX, 0, FE);
       memory.fill(SELY, 0, FE);
       memory.copy(SELX, e, half);
       memory.copy(SELY, e + half, half);
-      if ((dg >> 4) != 0) fs(SELY, ZERO, SELY);
+      if ((dg >> 7) != 0) fs(SELY, ZERO, SELY);
       jAddMixedVartime(PACC, PACC, SELX, SELY);
     }
   }
