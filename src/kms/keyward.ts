@@ -49,14 +49,19 @@ export interface KeywardOptions {
 const STORE_FILE = 'keyward.db';
 const LOCK_FILE = 'keyward.lock';
 
-/** One process owns a store at a time: the engine caches keys and serializes changes in memory. */
+/** Stores open in this process (the lock file holds only the pid, which is the same for all of them). */
+const openHere = new Set<string>();
+
+/** One engine owns a store at a time: it caches keys and serializes changes in memory. */
 function takeLock(dir: string): string {
   const path = join(dir, LOCK_FILE);
+  if (openHere.has(path)) throw new ValidationException(`the store in ${dir} is already open in this process`);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
+      openHere.add(path);
       return path;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -68,6 +73,11 @@ function takeLock(dir: string): string {
     }
   }
   throw new ValidationException(`could not lock the store in ${dir}`);
+}
+
+function releaseLock(path: string): void {
+  openHere.delete(path);
+  rmSync(path, { force: true });
 }
 
 function alive(pid: number): boolean {
@@ -138,7 +148,7 @@ export class Keyward {
       return kw;
     } catch (err) {
       await store?.close();
-      rmSync(lockPath, { force: true });
+      releaseLock(lockPath);
       throw err;
     }
   }
@@ -200,7 +210,7 @@ export class Keyward {
     if (s.timer) clearInterval(s.timer);
     await s.store.close();
     await s.engine.hierarchy.close();
-    rmSync(s.lockPath, { force: true });
+    releaseLock(s.lockPath);
   }
 
   private live(): void {
