@@ -163,6 +163,8 @@ export function parsePolicy(json: string): PolicyDocument {
     malformed('', `the policy is not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(doc)) malformed('', 'the policy must be a JSON object');
+  const duplicate = duplicateKey(json);
+  if (duplicate !== undefined) malformed('', `the key ${JSON.stringify(duplicate)} appears twice in one JSON object`);
   for (const k of Object.keys(doc)) {
     if (k !== 'Version' && k !== 'Id' && k !== 'Statement') malformed('', `unknown policy element "${k}" (expected Version, Id, Statement)`);
   }
@@ -187,6 +189,40 @@ export function parsePolicy(json: string): PolicyDocument {
     return st;
   });
   return doc.Id === undefined ? { version, statements } : { version, id: doc.Id as string, statements };
+}
+
+/**
+ * The first key repeated within one object of an already valid JSON text. JSON.parse keeps the last copy
+ * silently, so `{"Effect": "Deny", "Effect": "Allow"}` would read as Allow: refuse it instead.
+ */
+function duplicateKey(json: string): string | undefined {
+  const open: (Set<string> | null)[] = []; // one entry per open object (its keys) or array (null)
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        const keys = open[open.length - 1]!;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      open.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      open.push(null);
+    } else if (c === '}' || c === ']') {
+      open.pop();
+    } else if (c === ',') {
+      expectKey = open[open.length - 1] instanceof Set;
+    }
+  }
+  return undefined;
 }
 
 function parseStatement(s: unknown, i: number, version: PolicyDocument['version']): PolicyStatement {

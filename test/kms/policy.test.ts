@@ -128,6 +128,21 @@ describe('parsePolicy: malformed documents name the statement and the fault', ()
     it(name, () => expect(malformedMessage(json)).toMatch(message));
   }
 
+  it('refuses a key repeated in one object, wherever it is, however it is escaped', () => {
+    const st = JSON.stringify(allow());
+    expect(malformedMessage(`{"Statement": ${st.replace('"Effect":"Allow"', '"Effect":"Deny","Effect":"Allow"')}}`))
+      .toMatch(/the key "Effect" appears twice in one JSON object/);
+    expect(malformedMessage(`{"Statement": [${st}], "Statement": [${st}]}`)).toMatch(/"Statement" appears twice/);
+    expect(malformedMessage(`{"Statement": {"Effect":"Allow","Principal":{"AWS":"${ALICE}"},"Action":"*","Resource":"*","Effec\\u0074":"Deny"}}`))
+      .toMatch(/"Effect" appears twice/);
+    expect(malformedMessage(policyOf(allow()).replace('"Condition"', '"x"').replace('"Resource":"*"', '"Resource":"*","Condition":{"Bool":{"kms:a":"true","kms:a":"false"}}')))
+      .toMatch(/"kms:a" appears twice/);
+    // The same key in sibling objects, and key-like text inside string values, are fine.
+    const siblings = `{"Statement": [${st}, ${st}], "Id": "\\"Statement\\": x, {\\"Id"}`;
+    expect(parsePolicy(siblings).statements).toHaveLength(2);
+    expect(parsePolicy(`{"Statement": [{"Sid": "a,\\"Sid\\"", ${st.slice(1)}]}`).statements[0]!.sid).toBe('a,"Sid"');
+  });
+
   it('refuses a policy over 32768 characters, and one with characters beyond U+00FF, as ValidationException', () => {
     const base = policyOf(allow({ Sid: '' }));
     const fill = (n: number): string => base.replace('"Sid":""', `"Sid":"${'x'.repeat(n)}"`);
@@ -623,6 +638,16 @@ describe('properties', () => {
     fc.assert(fc.property(text, plain, (a, b) => {
       expect(cond({ StringEquals: { 'kms:x': a } }, { 'kms:x': b })).toBe(a === b);
       expect(cond({ StringEquals: { 'kms:x': a } }, { 'kms:x': a })).toBe(true);
+    }), { numRuns: 1000 });
+  });
+
+  it('JSON text with quotes, backslashes and braces in keys and strings is never taken for a duplicate key', () => {
+    const tricky = fc.string({ unit: fc.constantFrom('"', '\\', ',', '{', '}', '[', ']', ':', 'a', ' ', 'é'), minLength: 1, maxLength: 8 });
+    fc.assert(fc.property(tricky, fc.uniqueArray(tricky, { maxLength: 4 }), (sid, keys) => {
+      const condition = { StringEquals: Object.fromEntries(keys.map((k) => [`kms:${k}`, k])) };
+      const doc = parsePolicy(policyOf([allow({ Sid: sid, ...(keys.length ? { Condition: condition } : {}) })]));
+      expect(doc.statements[0]!.sid).toBe(sid);
+      expect(doc.statements[0]!.conditions.map((c) => c.key)).toEqual(keys.map((k) => `kms:${k}`));
     }), { numRuns: 1000 });
   });
 
