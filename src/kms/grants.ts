@@ -106,6 +106,22 @@ export function validateGrantRequest(req: GrantRequest, key: { keySpec: KeySpec 
 }
 
 /**
+ * The condition keys a CreateGrant request brings to the key policy: kms:GrantOperations (string[]),
+ * kms:GranteePrincipal, kms:RetiringPrincipal when given, and kms:GrantConstraintType when the grant has an
+ * encryption-context constraint (AWS KMS Developer Guide, "AWS KMS condition keys").
+ */
+export function grantConditionKeys(req: GrantRequest): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {
+    'kms:GrantOperations': [...req.Operations],
+    'kms:GranteePrincipal': req.GranteePrincipal,
+  };
+  if (req.RetiringPrincipal !== undefined) out['kms:RetiringPrincipal'] = req.RetiringPrincipal;
+  if (req.Constraints?.EncryptionContextEquals !== undefined) out['kms:GrantConstraintType'] = 'EncryptionContextEquals';
+  else if (req.Constraints?.EncryptionContextSubset !== undefined) out['kms:GrantConstraintType'] = 'EncryptionContextSubset';
+  return out;
+}
+
+/**
  * Whether every pair of `need` is in `have`. Grant constraints compare keys case-insensitively and values
  * exactly (AWS KMS API Reference, GrantConstraints).
  */

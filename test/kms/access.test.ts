@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationException } from '../../src/kms/errors.js';
 import { assertPrincipalArn, authorize, callerAccount, isValidPrincipalArn, principalMatches, type AuthorizeInput } from '../../src/kms/access.js';
-import type { GrantLike } from '../../src/kms/grants.js';
+import { grantConditionKeys, type GrantLike } from '../../src/kms/grants.js';
 import { defaultKeyPolicy, parsePolicy, type AccessRequest } from '../../src/kms/policy.js';
 
 const ACCT = '111122223333';
@@ -81,6 +81,41 @@ describe('authorize', () => {
     const parent: GrantLike = { GranteePrincipal: BOB, Operations: ['CreateGrant', 'Decrypt'] };
     expect(authorize({ policy, grants: [parent], request: request(BOB, 'kms:CreateGrant'), newGrant: { Operations: ['Decrypt'] } }))
       .toMatchObject({ allowed: false, by: 'policy' });
+  });
+});
+
+describe('grant conditions in the key policy', () => {
+  // A key user may create grants, but only for decryption, only to the app role, only with a context constraint.
+  const policy = parsePolicy(JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{
+      Sid: 'Delegate decryption', Effect: 'Allow', Principal: { AWS: ALICE }, Action: 'kms:CreateGrant', Resource: '*',
+      Condition: {
+        'ForAllValues:StringEquals': { 'kms:GrantOperations': ['Decrypt', 'DescribeKey'] },
+        StringEquals: { 'kms:GranteePrincipal': `arn:aws:iam::${ACCT}:role/App` },
+        StringEqualsIfExists: { 'kms:GrantConstraintType': 'EncryptionContextSubset' },
+        Null: { 'kms:GrantConstraintType': 'false' },
+      },
+    }],
+  }));
+  const create = (req: Parameters<typeof grantConditionKeys>[0]): boolean =>
+    authorize({ policy, grants: [], request: request(ALICE, 'kms:CreateGrant', grantConditionKeys(req)) }).allowed;
+  const ok = { GranteePrincipal: `arn:aws:iam::${ACCT}:role/App`, Operations: ['Decrypt'], Constraints: { EncryptionContextSubset: { app: 'x' } } };
+
+  it('grantConditionKeys feeds kms:GrantOperations, kms:GranteePrincipal, kms:RetiringPrincipal and kms:GrantConstraintType', () => {
+    expect(grantConditionKeys({ ...ok, RetiringPrincipal: ADMIN })).toEqual({
+      'kms:GrantOperations': ['Decrypt'], 'kms:GranteePrincipal': ok.GranteePrincipal, 'kms:RetiringPrincipal': ADMIN,
+      'kms:GrantConstraintType': 'EncryptionContextSubset',
+    });
+    expect(grantConditionKeys({ GranteePrincipal: BOB, Operations: ['Encrypt'], Constraints: { EncryptionContextEquals: {} } })['kms:GrantConstraintType'])
+      .toBe('EncryptionContextEquals');
+    expect(grantConditionKeys({ GranteePrincipal: BOB, Operations: ['Encrypt'] })).not.toHaveProperty('kms:GrantConstraintType');
+    expect(create(ok)).toBe(true);
+    expect(create({ ...ok, Operations: ['Decrypt', 'DescribeKey'] })).toBe(true);
+    expect(create({ ...ok, Operations: ['Decrypt', 'Encrypt'] })).toBe(false);
+    expect(create({ ...ok, GranteePrincipal: BOB })).toBe(false);
+    expect(create({ ...ok, Constraints: { EncryptionContextEquals: { app: 'x' } } })).toBe(false);
+    expect(create({ GranteePrincipal: ok.GranteePrincipal, Operations: ['Decrypt'] })).toBe(false);
   });
 });
 
