@@ -368,13 +368,16 @@ function parseConditionValue(base: ConditionOperator, raw: string, where: string
     net.addSubnet(addr!, bits, family === 6 ? 'ipv6' : 'ipv4');
     return { raw, net };
   }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(raw) || raw.length % 4 !== 0) malformed(where, `${at}: ${JSON.stringify(raw)} is not base64`);
   return { raw }; // BinaryEquals: base64 text, compared as written
 }
 
 function parseDate(v: string): number | undefined {
   if (EPOCH_SECONDS.test(v)) return Number(v) * 1000;
-  if (!ISO_DATE.test(v)) return undefined;
-  const t = Date.parse(v);
+  const m = ISO_DATE.exec(v);
+  if (!m) return undefined;
+  // A time without a zone is UTC, as in AWS; Date.parse would take the host's zone.
+  const t = Date.parse(m[1] !== undefined && m[4] === undefined ? `${v}Z` : v);
   return Number.isNaN(t) ? undefined : t;
 }
 

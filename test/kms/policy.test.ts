@@ -119,6 +119,8 @@ describe('parsePolicy: malformed documents name the statement and the fault', ()
     ['object value', policyOf(allow({ Condition: { StringEquals: { 'kms:x': { a: 1 } } } })), /values must be strings, numbers or booleans/],
     ['non-numeric Numeric value', policyOf(allow({ Condition: { NumericLessThan: { 'kms:x': 'ten' } } })), /"ten" is not a number/],
     ['bad date', policyOf(allow({ Condition: { DateLessThan: { 'aws:CurrentTime': 'tomorrow' } } })), /"tomorrow" is not an ISO 8601 date/],
+    ['bad base64', policyOf(allow({ Condition: { BinaryEquals: { 'kms:b': 'not base64!' } } })), /"not base64!" is not base64/],
+    ['base64 of a wrong length', policyOf(allow({ Condition: { BinaryEquals: { 'kms:b': 'QmluYXJ' } } })), /is not base64/],
     ['bad Bool', policyOf(allow({ Condition: { Bool: { 'kms:x': 'yes' } } })), /Bool takes "true" or "false", got "yes"/],
     ['bad Null value', policyOf(allow({ Condition: { Null: { 'kms:x': 'maybe' } } })), /Null takes "true" or "false"/],
     ['bad CIDR', policyOf(allow({ Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/33' } } })), /"10\.0\.0\.0\/33" is not an IP address or CIDR block/],
@@ -281,8 +283,8 @@ describe('condition operators', () => {
 
   it('a missing key: false for positive operators, true for negated ones, true with IfExists', () => {
     const missing = {};
-    const x = (op: string): string => (op.startsWith('Arn') ? ALICE : 'x');
-    const y = (op: string): string => (op.startsWith('Arn') ? BOB : 'y');
+    const x = (op: string): string => (op.startsWith('Arn') ? ALICE : op === 'BinaryEquals' ? 'eA==' : 'x');
+    const y = (op: string): string => (op.startsWith('Arn') ? BOB : op === 'BinaryEquals' ? 'eQ==' : 'y');
     for (const op of ['StringEquals', 'StringEqualsIgnoreCase', 'StringLike', 'ArnEquals', 'ArnLike', 'BinaryEquals']) {
       expect(cond({ [op]: { [K]: x(op) } }, missing), op).toBe(false);
       expect(cond({ [`${op}IfExists`]: { [K]: x(op) } }, missing), op).toBe(true);
@@ -362,6 +364,9 @@ describe('condition operators', () => {
     expect(cond({ DateGreaterThan: { [t]: '2030-01-01T00:00:00+01:00' } }, { [t]: '2029-12-31T23:30:00Z' })).toBe(true);
     expect(cond({ DateGreaterThanEquals: { [t]: '2030-01-01' } }, { [t]: '2029-12-31' })).toBe(false);
     expect(cond({ DateLessThan: { [t]: '2030-01-01' } }, { [t]: 'not a date' })).toBe(false);
+    expect(cond({ DateEquals: { [t]: '2030-01-01T00:00:00' } }, { [t]: '2030-01-01T00:00:00Z' })).toBe(true);
+    expect(cond({ DateEquals: { [t]: '2030-01-01T01:00:00' } }, { [t]: '2030-01-01T02:00:00+01:00' })).toBe(true);
+    expect(cond({ DateEquals: { [t]: '2030-01-01T00:00' } }, { [t]: 1893456000 })).toBe(true);
   });
 
   it('ARN operators compare part by part; ArnEquals takes wildcards like ArnLike', () => {
