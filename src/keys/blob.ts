@@ -141,9 +141,6 @@ export function parseBlob(bytes: Uint8Array): CiphertextBlob {
 }
 
 const utf8 = new TextEncoder();
-// With the u flag, \p{Cs} matches only unpaired surrogates, which TextEncoder would turn into U+FFFD,
-// making two different contexts encode alike.
-const LONE_SURROGATE = /\p{Cs}/u;
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -151,10 +148,14 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function encodeString(s: unknown, what: string): Uint8Array {
-  if (typeof s !== 'string') throw new TypeError(`encryption context ${what} must be a string, got ${typeof s}`);
-  if (LONE_SURROGATE.test(s)) throw new TypeError(`encryption context ${what} is not well-formed Unicode (unpaired surrogate)`);
-  return utf8.encode(s);
+// A string with an unpaired surrogate would encode as U+FFFD, making two different contexts encode alike.
+// (String.prototype.isWellFormed: Node ≥ 20, not yet in the ES2022 lib typings.)
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+function checkString(s: unknown, what: () => string): string {
+  if (typeof s !== 'string') throw new TypeError(`encryption context ${what()} must be a string, got ${typeof s}`);
+  if (!isWellFormed(s)) throw new TypeError(`encryption context ${what()} is not well-formed Unicode (unpaired surrogate)`);
+  return s;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -168,21 +169,30 @@ export function canonicalContext(ctx: Record<string, string> | undefined): Uint8
   if (ctx === undefined || ctx === null) return EMPTY;
   if (typeof ctx !== 'object') throw new TypeError(`encryption context must be an object of strings, got ${typeof ctx}`);
   const keys = Object.keys(ctx);
-  if (keys.length === 0) return EMPTY;
-  const pairs = keys.map((k) => [encodeString(k, 'key'), encodeString(ctx[k], `value of ${JSON.stringify(k)}`)] as const);
-  pairs.sort((a, b) => compareBytes(a[0], b[0]));
+  const n = keys.length;
+  if (n === 0) return EMPTY;
+  // Keys are encoded up front (they are sorted by their bytes); values are encoded straight into the output.
+  const encoded: Uint8Array[] = new Array(n);
   let total = 0;
-  for (const [k, v] of pairs) total += 8 + k.length + v.length;
+  for (let i = 0; i < n; i++) {
+    const k = checkString(keys[i], () => 'key');
+    const v = checkString(ctx[k], () => `value of ${JSON.stringify(k)}`);
+    encoded[i] = utf8.encode(k);
+    total += 8 + encoded[i]!.length + Buffer.byteLength(v, 'utf8');
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  if (n > 1) order.sort((a, b) => compareBytes(encoded[a]!, encoded[b]!));
   const out = new Uint8Array(total);
   const dv = new DataView(out.buffer);
   let p = 0;
-  for (const [k, v] of pairs) {
+  for (const i of order) {
+    const k = encoded[i]!;
     dv.setUint32(p, k.length);
     out.set(k, p + 4);
     p += 4 + k.length;
-    dv.setUint32(p, v.length);
-    out.set(v, p + 4);
-    p += 4 + v.length;
+    const { written } = utf8.encodeInto(ctx[keys[i]!]!, out.subarray(p + 4));
+    dv.setUint32(p, written);
+    p += 4 + written;
   }
   return out;
 }
