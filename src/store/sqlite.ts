@@ -330,7 +330,11 @@ export class SqliteStore implements Store {
     const committed: Array<[Unit, AuditRecord]> = [];
     const failed: Array<[Unit, unknown]> = [];
     const failAll = (err: unknown): void => {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // The rollback's own failure adds nothing: the batch is lost either way and `err` says why.
+      }
       this.counters.failedUnits += batch.length;
       for (const u of batch) u.reject(err);
     };

@@ -156,6 +156,8 @@ export interface Store {
    * arriving together share one transaction (group commit); a unit whose mutation fails is rolled back
    * alone (savepoint) and its promise rejects, the others still commit.
    * @throws StoreConflictError for a `mustNotExist` alias that exists
+   * @throws StoreReferenceError for a version, alias, grant, tag or import token of a key that does not exist
+   * @throws StoreStateError before setAuditMac() or after close()
    */
   commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord>;
   /** Sets the chain MAC (HMAC under a key derived from the region key). Required before commit. */
