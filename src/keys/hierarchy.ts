@@ -300,8 +300,8 @@ export class KeyHierarchy {
     if (existing !== undefined) {
       const meta = parseRegionsMeta(existing);
       const h = await KeyHierarchy.#unsealAll(opts, meta);
-      await KeyHierarchy.#destroyAll(provider, [h.unseal, ...h.regionKeys.values()]);
       h.auditKey.fill(0);
+      await KeyHierarchy.#destroyAll(provider, [h.unseal, ...h.regionKeys.values()]);
       return;
     }
     const unseal = await provider.importKey('AES_256', unsealKey);
