@@ -8,12 +8,13 @@ import type { KeyHierarchy } from '../keys/hierarchy.js';
 import type { AuditEntry, GrantRecord, Mutation, Store } from '../store/types.js';
 import { InvalidMarkerError, StoreConflictError } from '../store/types.js';
 import { authorize } from './access.js';
+import type { GrantRequest } from './grants.js';
 import {
   AccessDeniedException, AlreadyExistsException, DisabledException, InvalidMarkerException, KMSInternalException, KMSInvalidStateException, KmsError,
   NotFoundException, ValidationException,
 } from './errors.js';
 import { type LoadedKey, type StoredMeta, type StoredSettings } from './model.js';
-import { parsePolicy, type PolicyDocument } from './policy.js';
+import { parsePolicy, type PolicyDecision, type PolicyDocument } from './policy.js';
 import type { EncryptionContext, KeyState } from './types.js';
 
 export interface EngineOptions {
@@ -49,7 +50,14 @@ interface CacheEntry {
   key: LoadedKey;
   policy: PolicyDocument;
   grants: GrantRecord[];
+  /**
+   * Policy decisions by principal and action, kept only for a policy without conditions: its answer then
+   * depends on nothing else (the resource is this key), so the hot path skips evaluation.
+   */
+  decisions: Map<string, PolicyDecision> | undefined;
 }
+
+const MAX_CACHED_DECISIONS = 4096;
 
 const ACCOUNT_RE = /^\d{12}$/;
 const PRINCIPAL_RE = /^arn:aws:(iam|sts)::(\d{12}):(root|user\/.+|role\/.+|assumed-role\/.+)$/;
@@ -186,9 +194,11 @@ export class Engine {
       grants.push(...page.items);
       marker = page.nextMarker;
     }
+    const policy = parsePolicy(record.policy);
     const entry: CacheEntry = {
       key: { region, record, meta: record.metadata as unknown as StoredMeta, settings: record.settings as StoredSettings, versions },
-      policy: parsePolicy(record.policy),
+      policy,
+      decisions: policy.statements.every((st) => st.conditions.length === 0) ? new Map() : undefined,
       grants,
     };
     if ((this.generation.get(id) ?? 0) === gen) this.cache.set(id, entry);
@@ -262,8 +272,17 @@ export class Engine {
    * Authorizes the call's principal for kms:<action> on a key through its policy and grants. The
    * condition context carries the caller, the key's properties and the encryption context.
    */
-  authorize(call: Call, entry: CacheEntry, action: string, extra: Record<string, string | string[] | boolean | number> = {}, ctx?: EncryptionContext): void {
+  authorize(
+    call: Call, entry: CacheEntry, action: string, extra: Record<string, string | string[] | boolean | number> = {}, ctx?: EncryptionContext,
+    newGrant?: Pick<GrantRequest, 'Operations' | 'Constraints'>,
+  ): void {
     const m = entry.key.meta;
+    let cacheKey: string | undefined;
+    if (entry.decisions && !newGrant) {
+      cacheKey = `${call.principal}\n${action}`;
+      const known = entry.decisions.get(cacheKey);
+      if (known === 'Allow') return;
+    }
     const context: Record<string, string | string[] | boolean | number> = {
       'kms:CallerAccount': principalAccount(call.principal),
       'aws:PrincipalArn': call.principal,
@@ -285,7 +304,13 @@ export class Engine {
       request: { principal: call.principal, action: `kms:${action}`, resource: m.arn, context },
       operation: action,
       ...(ctx ? { encryptionContext: ctx } : {}),
+      // CreateGrant through a grant: the new grant may only narrow the one that allows it.
+      ...(newGrant ? { newGrant } : {}),
     });
+    if (cacheKey !== undefined && decision.by === 'policy' && decision.allowed) {
+      if (entry.decisions!.size >= MAX_CACHED_DECISIONS) entry.decisions!.clear();
+      entry.decisions!.set(cacheKey, 'Allow');
+    }
     if (!decision.allowed) {
       throw new AccessDeniedException(`User: ${call.principal} is not authorized to perform: kms:${action} on resource: ${m.arn} (${decision.reason})`);
     }
