@@ -38,14 +38,18 @@ async function caller() {
 }
 
 const start = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 setTimeout(() => (stop = true), seconds * 1000);
 await Promise.all(Array.from({ length: callers }, caller));
 const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+const cpu = process.cpuUsage(cpu0);
+const cpuPerCommit = (cpu.user + cpu.system) / done;
 const { transactions, largestBatch } = store.stats;
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(
   `${callers} callers, ${elapsed.toFixed(2)} s: ${done} commits, ${Math.round(done / elapsed)} commits/s, ` +
-    `${transactions} transactions (${(done / transactions).toFixed(1)} units each on average, largest ${largestBatch})`,
+    `${transactions} transactions (${(done / transactions).toFixed(1)} units each on average, largest ${largestBatch}); ` +
+    `${cpuPerCommit.toFixed(1)} µs CPU per commit (a ceiling of ${Math.round(1e6 / cpuPerCommit)} commits/s on one free core)`,
 );
