@@ -2,6 +2,7 @@
 // the pairings AWS allows), argument checks with the same messages in every provider, and opaque key
 // handles. A provider's handles come from its own handleKit(), so no other module can read their
 // material and no other provider instance accepts them.
+import { randomFillSync } from 'node:crypto';
 import type {
   AsymmetricEncryptionAlgorithm,
   AsymmetricKeySpec,
@@ -230,4 +231,25 @@ export function handleKit<M>(): HandleKit<M> {
     open: Handle.open,
     close: Handle.close,
   };
+}
+
+// Random bytes for both providers. Small requests come from a 4 KiB pool filled by one CSPRNG call: each
+// call to the platform generator costs about as much as producing 4 KiB, and GenerateDataKey needs only
+// 32 + 28 bytes. Bytes handed out are zeroed in the pool at once, so no key lingers there.
+const POOL_BYTES = 4096;
+const POOL_MAX_REQUEST = 256;
+const pool = new Uint8Array(POOL_BYTES);
+let poolPos = POOL_BYTES;
+
+/** length bytes from the platform CSPRNG (node:crypto randomFillSync, i.e. OpenSSL's DRBG seeded by the OS). */
+export function randomBytesPooled(length: number): Uint8Array {
+  if (length > POOL_MAX_REQUEST) return randomFillSync(new Uint8Array(length));
+  if (poolPos + length > POOL_BYTES) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  const out = pool.slice(poolPos, poolPos + length);
+  pool.fill(0, poolPos, poolPos + length);
+  poolPos += length;
+  return out;
 }

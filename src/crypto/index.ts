@@ -2,7 +2,7 @@
 export { AuthenticationError } from './errors.js';
 export type { HashName } from './_validate.js';
 export { sha256, sha384, sha512, createHash, type Hash } from './sha2.js';
-export { hmac, hmacVerify, createHmac, type Hmac } from './hmac.js';
+export { hmac, hmacVerify, createHmac, createHmacKey, type Hmac, type HmacKey } from './hmac.js';
 export { hkdf, hkdfExtract, hkdfExpand } from './hkdf.js';
 export { aesGcm, type GcmEncryptor, type GcmDecryptor } from './aes-gcm.js';
 export { InvalidKeyError, type InvalidKeyCode } from './errors.js';

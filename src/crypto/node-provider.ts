@@ -37,6 +37,7 @@ import {
   amac,
   aoaep,
   arandomLength,
+  randomBytesPooled,
   asecretLength,
   asigning,
   aspec,
@@ -398,7 +399,7 @@ export class NodeCryptoProvider implements Provider {
   }
 
   async random(length: number): Promise<Uint8Array> {
-    return randomFillSync(new Uint8Array(arandomLength(length)));
+    return randomBytesPooled(arandomLength(length));
   }
 
   async generateKey(spec: ProviderKeySpec): Promise<KeyHandle> {

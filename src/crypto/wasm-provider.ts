@@ -12,6 +12,7 @@ import {
   amac,
   aoaep,
   arandomLength,
+  randomBytesPooled,
   asecretLength,
   asigning,
   aspec,
@@ -121,7 +122,7 @@ export class WasmProvider implements Provider {
   }
 
   async random(length: number): Promise<Uint8Array> {
-    return crypto.getRandomValues(new Uint8Array(arandomLength(length)));
+    return randomBytesPooled(arandomLength(length));
   }
 
   async generateKey(spec: ProviderKeySpec): Promise<KeyHandle> {

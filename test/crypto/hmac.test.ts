@@ -2,7 +2,7 @@
 // as the oracle over key and message lengths, streaming at every split, constant-time verify, wiping.
 import { createHmac as nodeHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createHmac, hmac, hmacVerify, type HashName } from '../../src/crypto/index.js';
+import { createHmac, createHmacKey, hmac, hmacVerify, type HashName } from '../../src/crypto/index.js';
 import { CHUNK, IN, mem, region } from '../../src/crypto/_wasm.js';
 import { hex, loadWycheproof, toHex, type WycheproofCase } from '../vectors/wycheproof.js';
 
@@ -141,6 +141,33 @@ describe('createHmac objects', () => {
       hmac('SHA-512', DATA.subarray(0, 200), DATA.subarray(off, off + 50));
     }
     cases.forEach(({ h, key, msg }, i) => expect(toHex(objects[i]!.digest()), `object ${i}`).toBe(node(h, key, msg)));
+  });
+});
+
+describe('createHmacKey: one key, many messages', () => {
+  it.each(HASHES)('HMAC-%s equals node:crypto for every message, interleaved with other HMAC use', (h) => {
+    const alg = h.replace('-', '').toLowerCase();
+    for (const keyLen of [0, 16, 64, 129, 200]) {
+      const key = randomBytes(keyLen);
+      const k = createHmacKey(h, key);
+      expect(k.outputLen).toBe(nodeHmac(alg, key).digest().length);
+      for (const len of [0, 1, 55, 64, 111, 128, 1000, CHUNK + 3]) {
+        const msg = randomBytes(len);
+        expect(toHex(k.mac(msg)), `key ${keyLen} msg ${len}`).toBe(nodeHmac(alg, key).update(msg).digest('hex'));
+        hmac(h, randomBytes(32), msg);
+      }
+      k.destroy();
+      expect(() => k.mac(new Uint8Array(1))).toThrow(/destroyed/);
+    }
+  });
+
+  it('leaves no keyed state in WASM memory between calls', () => {
+    const key = new Uint8Array(32).fill(0x5c);
+    const k = createHmacKey('SHA-256', key);
+    k.mac(new Uint8Array(10));
+    const ctx = region('HMAC_CTX');
+    expect(mem().subarray(ctx, ctx + 64).every((b) => b === 0)).toBe(true);
+    k.destroy();
   });
 });
 
