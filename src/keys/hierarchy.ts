@@ -217,6 +217,12 @@ interface Backing {
   retired: boolean;
 }
 
+/** A committed domain key rotation: the new version and the EKTs re-wrapped to it. */
+interface Rotation {
+  record: DomainKeyRecord;
+  rewrapped: { old: KeyVersionRecord; ekt: Uint8Array }[];
+}
+
 interface RegionsMeta {
   primary: string;
   regions: string[];
@@ -839,52 +845,24 @@ export class KeyHierarchy {
     if (this.#now() - state.currentCreatedAt < this.#rotationMs) return false;
 
     const version = state.current + 1;
-    const rk = this.#regionKeys.get(region)!;
     const dk = await this.#provider.generateKey('AES_256');
-    let record: DomainKeyRecord;
-    let rewrapped: { old: KeyVersionRecord; ekt: Uint8Array }[] = [];
+    let done: Rotation | null;
     try {
-      record = {
-        region,
-        domain,
-        version,
-        token: await this.#provider.wrapKey(rk, dk, aad('domain-key', region, domain, version)),
-        createdAt: this.#now(),
-      };
-      for (const key of await this.#store.allKeys()) {
-        if (key.region !== region) continue;
-        for (const rec of await this.#store.keyVersions(region, key.keyId)) {
-          if (rec.domainVersion >= version) continue;
-          let parsed: ReturnType<typeof parseEkt>;
-          try {
-            parsed = parseEkt(rec.ekt);
-          } catch {
-            throw new AuthenticationError(`key token of ${key.keyId} version ${rec.version} is malformed; domain ${domain} not rotated`);
-          }
-          if (parsed.domain !== domain) continue;
-          rewrapped.push({ old: rec, ekt: await this.#rewrap(rec, parsed.spec, domain, dk, version) });
-        }
-      }
-      // A version deleted or replaced meanwhile (DeleteImportedKeyMaterial) must not come back through the
-      // putKeyVersion upsert: re-read just before committing. This narrows the race to the commit itself;
-      // closing it needs the engine's key locks or a conditional store mutation.
-      const current = await this.#stillCurrent(region, rewrapped.map((r) => r.old));
-      rewrapped = rewrapped.filter((r) => current.has(r.old));
-      const mutations: Mutation[] = [
-        { kind: 'putDomainKey', record },
-        ...rewrapped.map(({ old, ekt }): Mutation => ({ kind: 'putKeyVersion', record: { ...old, domainVersion: version, ekt } })),
-      ];
-      await this.#store.commit(mutations, this.#auditEntry('RotateDomainKey', region));
+      done = await this.#rotateTo(state, dk, version);
     } catch (e) {
       await this.#provider.destroyKey(dk);
       throw e;
     }
-    state.records.set(version, record);
+    if (done === null) {
+      await this.#provider.destroyKey(dk);
+      return false;
+    }
+    state.records.set(version, done.record);
     state.handles.set(version, Promise.resolve(dk));
     state.current = version;
-    state.currentCreatedAt = record.createdAt;
+    state.currentCreatedAt = done.record.createdAt;
     // A warm handle stays warm for the old record (an engine may still hold it) and the new one.
-    for (const { old, ekt } of rewrapped) {
+    for (const { old, ekt } of done.rewrapped) {
       const entry = this.#backing.get(`${region}\0${old.keyId}`)?.get(old.version);
       if (entry !== undefined && holds(entry, old)) {
         entry.ekts.push({ ekt, domainVersion: version });
@@ -892,6 +870,54 @@ export class KeyHierarchy {
       }
     }
     return true;
+  }
+
+  /**
+   * Commits domain key `version` (dk) and the domain's EKTs re-wrapped to it.
+   * @returns what was committed, or null when another engine node made that version meanwhile
+   */
+  async #rotateTo(state: DomainState, dk: KeyHandle, version: number): Promise<Rotation | null> {
+    const { region, domain } = state;
+    const record: DomainKeyRecord = {
+      region,
+      domain,
+      version,
+      token: await this.#provider.wrapKey(this.#regionKeys.get(region)!, dk, aad('domain-key', region, domain, version)),
+      createdAt: this.#now(),
+    };
+    let rewrapped: Rotation['rewrapped'] = [];
+    for (const key of await this.#store.allKeys()) {
+      if (key.region !== region) continue;
+      for (const rec of await this.#store.keyVersions(region, key.keyId)) {
+        if (rec.domainVersion >= version) continue;
+        let parsed: ReturnType<typeof parseEkt>;
+        try {
+          parsed = parseEkt(rec.ekt);
+        } catch {
+          throw new AuthenticationError(`key token of ${key.keyId} version ${rec.version} is malformed; domain ${domain} not rotated`);
+        }
+        if (parsed.domain !== domain) continue;
+        rewrapped.push({ old: rec, ekt: await this.#rewrap(rec, parsed.spec, domain, dk, version) });
+      }
+    }
+    // Re-read just before committing, as the puts below are upserts. A domain key version another node
+    // made meanwhile would be overwritten, orphaning its EKTs: that node has rotated, this one steps back.
+    // A key version deleted or replaced meanwhile (DeleteImportedKeyMaterial) must not come back. This
+    // narrows the races to the commit itself; closing them needs insert-only domain keys and a conditional
+    // key-version update in the store.
+    const latest = await this.#store.domainKeys(region, domain);
+    if (latest.some((r) => r.version >= version)) {
+      this.#absorb(state, latest);
+      return null;
+    }
+    const current = await this.#stillCurrent(region, rewrapped.map((r) => r.old));
+    rewrapped = rewrapped.filter((r) => current.has(r.old));
+    const mutations: Mutation[] = [
+      { kind: 'putDomainKey', record },
+      ...rewrapped.map(({ old, ekt }): Mutation => ({ kind: 'putKeyVersion', record: { ...old, domainVersion: version, ekt } })),
+    ];
+    await this.#store.commit(mutations, this.#auditEntry('RotateDomainKey', region));
+    return { record, rewrapped };
   }
 
   /** Those of recs whose stored version still has the same EKT. */

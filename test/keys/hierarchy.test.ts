@@ -463,13 +463,72 @@ describe.each(PROVIDERS)('KeyHierarchy on %s', (_name, makeProvider) => {
       expect(new TextDecoder().decode(await h.decrypt(blob, twice!, DOMAIN, { a: 'b' }))).toBe('old blob');
     });
 
-    it('rotation does not bring back a version deleted meanwhile', async () => {
-      const h = await openNew(makeProvider(), { domainRotationMs: 1000 });
+    it('a rotation overtaken by another node steps back instead of overwriting that node\'s domain key', async () => {
+      const h2 = await openNew(makeProvider());
+      const rec = await symmetricKey(h2);
+      const blob = parseBlob(await h2.encrypt(rec, DOMAIN, utf8('kept'), undefined));
+      // h1's store runs h2's rotation the moment h1 starts listing keys to re-wrap.
+      let overtake: (() => Promise<unknown>) | undefined = () => h2.rotateDomainKeysIfDue();
+      const racing = new Proxy(env.store, {
+        get(target, prop) {
+          if (prop === 'allKeys') {
+            return async () => {
+              const run = overtake;
+              overtake = undefined;
+              if (run) expect(await run()).toBe(1);
+              return target.allKeys();
+            };
+          }
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const h1 = await reopen(makeProvider(), { store: racing });
+      expect((await h1.sealSecret(REGION, DOMAIN, utf8('s'), utf8('a'))).domainVersion).toBe(1);
+      env.clock.t += DAY;
+      expect(await h1.rotateDomainKeysIfDue()).toBe(0);
+      expect(overtake).toBeUndefined();
+      const dks = await env.store.domainKeys(REGION, DOMAIN);
+      expect(dks.map((d) => d.version)).toEqual([1, 2]);
+      expect((await env.store.readAudit(1, 100)).filter((r) => r.operation === 'RotateDomainKey')).toHaveLength(1);
+      // h1 now wraps under h2's version 2, and a cold hierarchy opens h2's re-wrapped EKT.
+      expect((await h1.sealSecret(REGION, DOMAIN, utf8('s'), utf8('a'))).domainVersion).toBe(2);
+      const [stored] = await env.store.keyVersions(REGION, rec.keyId);
+      expect(stored!.domainVersion).toBe(2);
+      const cold = await reopen(makeProvider());
+      expect(new TextDecoder().decode(await cold.decrypt(blob, stored!, DOMAIN, undefined))).toBe('kept');
+    });
+
+    it('rotation does not bring back a key version deleted while it re-wraps', async () => {
+      await openNew(makeProvider());
+      // The store deletes the versions (DeleteImportedKeyMaterial) right after rotation has read them.
+      let deleteOnce: ((keyId: string) => Promise<unknown>) | undefined = (keyId) =>
+        env.store.commit([{ kind: 'deleteKeyVersions', region: REGION, keyId }], audit('DeleteImportedKeyMaterial'));
+      const racing = new Proxy(env.store, {
+        get(target, prop) {
+          if (prop === 'keyVersions') {
+            return async (region: string, keyId: string) => {
+              const read = await target.keyVersions(region, keyId);
+              const run = deleteOnce;
+              deleteOnce = undefined;
+              if (run && read.length > 0) await run(keyId);
+              return read;
+            };
+          }
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const h = await reopen(makeProvider(), { store: racing, domainRotationMs: 1000 });
       const rec = await symmetricKey(h);
-      await env.store.commit([{ kind: 'deleteKeyVersions', region: REGION, keyId: rec.keyId }], audit('DeleteImportedKeyMaterial'));
+      const kept = await symmetricKey(h);
       env.clock.t += 1000;
       expect(await h.rotateDomainKeysIfDue()).toBe(1);
-      expect(await env.store.keyVersions(REGION, rec.keyId)).toEqual([]);
+      expect(deleteOnce).toBeUndefined();
+      const remaining = [...(await env.store.keyVersions(REGION, rec.keyId)), ...(await env.store.keyVersions(REGION, kept.keyId))];
+      // One key's version was deleted mid-rotation and stays deleted; the other was re-wrapped.
+      expect(remaining).toHaveLength(1);
+      expect(remaining[0]!.domainVersion).toBe(2);
     });
 
     it('sealed secrets: a wrong aad, version or altered token gives AuthenticationError', async () => {
