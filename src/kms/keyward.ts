@@ -15,6 +15,7 @@ import { Engine, SYSTEM_PRINCIPAL, type Call } from './engine.js';
 import { ValidationException } from './errors.js';
 import * as aliases from './ops-aliases.js';
 import * as crypto from './ops-crypto.js';
+import * as grants from './ops-grants.js';
 import * as keys from './ops-keys.js';
 import * as rotation from './ops-rotation.js';
 import { maintain } from './maintenance.js';
@@ -264,4 +265,11 @@ export class Keyward {
   getKeyRotationStatus(r: T.KeyIdRequest) { return this.op('GetKeyRotationStatus', rotation.getKeyRotationStatus, r); }
   rotateKeyOnDemand(r: T.KeyIdRequest) { return this.op('RotateKeyOnDemand', rotation.rotateKeyOnDemand, r); }
   listKeyRotations(r: T.KeyIdRequest & T.ListRequest) { return this.op('ListKeyRotations', rotation.listKeyRotations, r); }
+
+  // Grants
+  createGrant(r: grants.CreateGrantRequest) { return this.op('CreateGrant', grants.createGrant, r); }
+  listGrants(r: grants.ListGrantsRequest) { return this.op('ListGrants', grants.listGrants, r); }
+  listRetirableGrants(r: grants.ListRetirableGrantsRequest) { return this.op('ListRetirableGrants', grants.listRetirableGrants, r); }
+  retireGrant(r: grants.RetireGrantRequest) { return this.op('RetireGrant', grants.retireGrant, r); }
+  revokeGrant(r: grants.RevokeGrantRequest) { return this.op('RevokeGrant', grants.revokeGrant, r); }
 }
