@@ -365,12 +365,19 @@ export class KeyHierarchy {
       if (sealedAudit === undefined || sealedAudit.length < IV_LENGTH + AUDIT_KEY_LENGTH + TAG_LENGTH) {
         throw new HierarchyError(`store meta ${META_AUDIT_KEY} is missing or truncated: the store is corrupt`);
       }
-      const auditKey = await provider.decrypt(
-        regionKeys.get(meta.primary)!,
-        sealedAudit.subarray(0, IV_LENGTH),
-        sealedAudit.subarray(IV_LENGTH),
-        aad('audit-key', meta.primary),
-      );
+      let auditKey: Uint8Array;
+      try {
+        auditKey = await provider.decrypt(
+          regionKeys.get(meta.primary)!,
+          sealedAudit.subarray(0, IV_LENGTH),
+          sealedAudit.subarray(IV_LENGTH),
+          aad('audit-key', meta.primary),
+        );
+      } catch (e) {
+        // The region key opened, so the unseal key is right: the token itself was altered.
+        if (e instanceof AuthenticationError) throw new AuthenticationError(`store meta ${META_AUDIT_KEY} does not open under the region key: the store was altered`);
+        throw e;
+      }
       return { unseal, regionKeys, auditKey };
     } catch (e) {
       await KeyHierarchy.#destroyAll(provider, [unseal, ...regionKeys.values()]);

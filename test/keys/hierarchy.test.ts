@@ -162,6 +162,16 @@ describe.each(PROVIDERS)('KeyHierarchy on %s', (_name, makeProvider) => {
       await env.store.putMetaUnaudited(`keyward/region-key/${REGION}`, sealed);
       await rejectsWith(KeyHierarchy.open(env.opts(makeProvider())), UnsealError);
     });
+
+    it('rejects a store whose audit key token was altered, naming it', async () => {
+      const h = await openNew(makeProvider());
+      await h.close();
+      const sealed = (await env.store.getMeta('keyward/audit-key'))!;
+      sealed[20]! ^= 1;
+      await env.store.putMetaUnaudited('keyward/audit-key', sealed);
+      const e = await rejectsWith(KeyHierarchy.open(env.opts(makeProvider())), AuthenticationError);
+      expect(e.message).toMatch(/keyward\/audit-key does not open under the region key/);
+    });
   });
 
   describe('encrypt and decrypt', () => {
