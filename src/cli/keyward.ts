@@ -1,47 +1,147 @@
 #!/usr/bin/env node
-// The `keyward` command.
+// The `keyward` command: parses the command line, runs one command, prints failures as
+// `keyward <command>: <ExceptionName>: <message>` (exit 1) and usage errors with the usage text (exit 64).
 import { readFileSync } from 'node:fs';
 import { selfTest } from '../crypto/selftest.js';
+import { EnvelopeError } from '../keys/envelope.js';
+import { globalOptions, parse, splitCommand, UsageError } from './args.js';
+import { auditCommands } from './audit.js';
+import type { Command } from './command.js';
+import { dataCommands } from './data.js';
+import { FileError } from './io.js';
+import { keyCommands } from './keys.js';
 
-const USAGE = `usage: keyward <command>
+const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [options]
 
-commands:
-  selftest    run the known-answer self-tests of the WASM crypto core (SHA-2, HMAC, HKDF, AES-GCM, ECDSA)
-  version     print the version
-  help        print this help`;
+store and keys:
+  init                           create the store in DIR: the directory (0700), unseal.key (0600), the
+                                 database and the region key; refuses a directory that holds a store
+  create-key [--spec SPEC] [--usage USAGE] [--description TEXT] [--alias alias/NAME]
+                                 SPEC: SYMMETRIC_DEFAULT (default), RSA_2048, RSA_3072, RSA_4096,
+                                 ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, HMAC_256,
+                                 HMAC_384, HMAC_512; USAGE: ENCRYPT_DECRYPT, SIGN_VERIFY,
+                                 GENERATE_VERIFY_MAC (default: the spec's only usage, else ENCRYPT_DECRYPT)
+  list-keys                      key ids, ARNs and aliases
+  describe-key KEY               the key's metadata
+  rotate KEY                     a new key version now (RotateKeyOnDemand); older versions still decrypt
+  schedule-deletion KEY [--days N]
+                                 delete the key after N days, 7 to 30 (default 30)
+
+data:
+  encrypt --key KEY [--context K=V]... [--in FILE|-] [--out FILE|-]
+                                 encrypt any amount of data under a new data key (GenerateDataKey
+                                 AES_256) in the KWENV envelope format; stdin to stdout by default
+  decrypt [--context K=V]... [--in FILE|-] [--out FILE|-]
+                                 decrypt an envelope (no key needed: the envelope names it); an --out file
+                                 appears only once all of it verified; on stdout, verified 64 KiB segments
+                                 are written as they come, so trust them only if keyward exits 0
+  sign --key KEY --algorithm ALG [--digest] [--base64] [--in FILE|-] [--out FILE|-]
+                                 sign a message of up to 4096 bytes, or with --digest its digest;
+                                 writes the signature bytes, or with --base64 a base64 line
+  verify --key KEY --algorithm ALG --signature FILE [--digest] [--base64] [--in FILE|-]
+                                 exit 0 if the signature (bytes, or with --base64 base64 text) is valid
+                                 for the message, 1 if it is not
+
+audit:
+  audit verify                   check the audit log's hash chain and head: exit 0 with the record count
+                                 when intact, exit 1 with the first broken seq and the reason
+  audit tail [-n N]              the last N records (default 20), one a line: time, principal,
+                                 operation, key, outcome (JSON lines with --json)
+
+other:
+  selftest                       run the known-answer self-tests of the WASM crypto core (SHA-2, HMAC,
+                                 HKDF, AES-GCM, ECDSA)
+  version                        print the version
+  help                           print this help
+
+KEY is a key id, key ARN, alias name (alias/NAME) or alias ARN. ALG is one of ECDSA_SHA_256,
+ECDSA_SHA_384, ECDSA_SHA_512, RSASSA_PSS_SHA_256, RSASSA_PSS_SHA_384, RSASSA_PSS_SHA_512,
+RSASSA_PKCS1_V1_5_SHA_256, RSASSA_PKCS1_V1_5_SHA_384, RSASSA_PKCS1_V1_5_SHA_512.
+--dir defaults to $KEYWARD_DIR, else ./.keyward; --region to $KEYWARD_REGION, else us-east-1. The unseal
+key is $KEYWARD_UNSEAL_KEY when set, else DIR/unseal.key. --json prints JSON for create-key, list-keys,
+describe-key, rotate, schedule-deletion, verify and audit.
+Exit status: 0 success; 1 failure, printed as "keyward COMMAND: ExceptionName: message"; 64 usage error.`;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-function main(argv: string[]): number {
-  const [command, ...rest] = argv;
-  if (rest.length > 0) {
-    console.error(`keyward ${command}: unexpected argument ${rest[0]}\n\n${USAGE}`);
-    return 64;
-  }
-  switch (command) {
-    case 'selftest': {
+function help(): number {
+  console.log(USAGE);
+  return 0;
+}
+
+const builtins: Command[] = [
+  {
+    name: 'selftest',
+    options: {},
+    operands: { min: 0, max: 0 },
+    async run() {
       const results = selfTest();
       for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name.padEnd(24)} ${r.source}`);
       const failed = results.filter((r) => !r.ok).length;
       console.log(failed === 0 ? `\nall ${results.length} self-tests passed` : `\n${failed} of ${results.length} self-tests FAILED`);
       return failed === 0 ? 0 : 1;
-    }
-    case 'version':
-    case '--version':
+    },
+  },
+  {
+    name: 'version',
+    options: {},
+    operands: { min: 0, max: 0 },
+    async run() {
       console.log(version());
       return 0;
-    case 'help':
-    case '--help':
-    case undefined:
-      console.log(USAGE);
-      return command === undefined ? 64 : 0;
-    default:
-      console.error(`keyward: unknown command ${command}\n\n${USAGE}`);
+    },
+  },
+  {
+    name: 'help',
+    options: {},
+    operands: { min: 0, max: 0 },
+    run: async () => help(),
+  },
+];
+
+const COMMANDS = new Map<string, Command>([...keyCommands, ...dataCommands, ...auditCommands, ...builtins].map((c) => [c.name, c]));
+const ALIASES: Record<string, string> = { '--version': 'version' };
+
+/** The exception name printed for an error: the AWS name for engine errors and damaged envelopes. */
+function exceptionName(e: unknown): string {
+  if (e instanceof EnvelopeError) return 'InvalidCiphertextException';
+  if (e instanceof FileError) return e.code;
+  return e instanceof Error ? e.name : 'Error';
+}
+
+async function main(argv: string[]): Promise<number> {
+  let command = 'keyward';
+  try {
+    const split = splitCommand(argv, ['audit'], Object.keys(ALIASES));
+    const name = split.command === undefined ? undefined : (ALIASES[split.command] ?? split.command);
+    if (name === undefined) {
+      if (globalOptions(parse(split.leading, {}, { min: 0, max: 0 }).values).help) return help();
+      throw new UsageError('no command given');
+    }
+    if (name === 'audit') throw new UsageError('audit needs a subcommand: verify or tail');
+    const cmd = COMMANDS.get(name);
+    if (!cmd) throw new UsageError(`unknown command ${name}`);
+    command = `keyward ${name}`;
+    const { values, positionals } = parse([...split.leading, ...split.rest], cmd.options, cmd.operands);
+    const global = globalOptions(values);
+    if (global.help) return help();
+    return await cmd.run({ command: name, global, values, positionals });
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${command}: ${e.message}\n\n${USAGE}\n`);
       return 64;
+    }
+    process.stderr.write(`${command}: ${exceptionName(e)}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+// A reader that goes away early (`keyward audit tail | head -1`) is not an error of ours.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+});
+
+process.exitCode = await main(process.argv.slice(2));

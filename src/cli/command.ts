@@ -1,0 +1,64 @@
+// What every command module shares: the command shape, the parsed invocation, opening the store, output.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { NotFoundException } from '../kms/errors.js';
+import { Keyward } from '../kms/keyward.js';
+import type { GlobalOptions, OptionSpec, Parsed } from './args.js';
+
+/** The engine's database file in a store directory (src/kms/keyward.ts). */
+export const STORE_FILE = 'keyward.db';
+
+export interface Invocation {
+  /** The command as typed ('create-key', 'audit verify'), for messages. */
+  command: string;
+  global: GlobalOptions;
+  values: Parsed['values'];
+  positionals: string[];
+}
+
+export interface Command {
+  name: string;
+  options: OptionSpec;
+  operands: { min: number; max: number; names?: string };
+  /** Resolves to the exit status. */
+  run(inv: Invocation): Promise<number>;
+}
+
+/** Prints a line to stdout. */
+export function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Prints a value as one line of JSON (Dates as ISO strings, bytes as base64). */
+export function sayJson(value: unknown): void {
+  say(JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
+}
+
+/** The store directory, resolved; NotFoundException when it holds no store. */
+export function requireStore(g: GlobalOptions): string {
+  const dir = resolve(g.dir);
+  if (!existsSync(join(dir, STORE_FILE))) throw new NotFoundException(`no Keyward store in ${dir} (run keyward init, or pass --dir)`);
+  return dir;
+}
+
+/** Opens the existing store of --dir; a directory without one is NotFoundException (init creates it). */
+export async function openStore(g: GlobalOptions): Promise<Keyward> {
+  const dir = requireStore(g);
+  return Keyward.open({ dir, create: false, maintenanceIntervalMs: 0, ...(g.region !== undefined ? { region: g.region } : {}) });
+}
+
+/** Runs `fn` on the opened store and closes it whatever happens. */
+export async function withStore<T>(g: GlobalOptions, fn: (kw: Keyward) => Promise<T>): Promise<T> {
+  const kw = await openStore(g);
+  try {
+    return await fn(kw);
+  } finally {
+    await kw.close();
+  }
+}
+
+/** `Name  value` lines, names padded to one column. */
+export function table(rows: [string, string][]): string {
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}

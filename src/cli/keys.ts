@@ -1,0 +1,154 @@
+// Store and key commands: init, create-key, list-keys, describe-key, rotate, schedule-deletion.
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UNSEAL_KEY_ENV, UNSEAL_KEY_FILE } from '../keys/unseal.js';
+import { AlreadyExistsException } from '../kms/errors.js';
+import { Keyward } from '../kms/keyward.js';
+import { KEY_SPECS, SPEC_USAGES } from '../kms/model.js';
+import type { KeyMetadata, KeyUsage } from '../kms/types.js';
+import { choice, intOption, str } from './args.js';
+import { STORE_FILE, say, sayJson, table, withStore, type Command } from './command.js';
+
+const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'];
+
+const init: Command = {
+  name: 'init',
+  options: {},
+  operands: { min: 0, max: 0 },
+  async run({ global: g }) {
+    const dir = resolve(g.dir);
+    if (existsSync(join(dir, STORE_FILE))) {
+      throw new AlreadyExistsException(`${dir} already holds a Keyward store; refusing to initialize it again (remove the directory first to start over)`);
+    }
+    // mkdir returns the first directory it created: only a directory made here is narrowed to 0700
+    // (its mode is masked by the umask), never one the user already had.
+    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+    const fromEnv = process.env[UNSEAL_KEY_ENV] !== undefined;
+    const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...(g.region !== undefined ? { region: g.region } : {}) });
+    const region = kw.region;
+    const account = kw.account;
+    await kw.close();
+    say(`initialized a Keyward store in ${dir} (region ${region}, account ${account})`);
+    say(fromEnv
+      ? `unseal key: from $${UNSEAL_KEY_ENV}`
+      : `unseal key: ${join(dir, UNSEAL_KEY_FILE)} (mode 0600); back it up: the store cannot be opened without it`);
+    return 0;
+  },
+};
+
+function metadataRows(m: KeyMetadata): [string, string][] {
+  return Object.entries(m).map(([k, v]: [string, unknown]) => {
+    if (v instanceof Date) return [k, v.toISOString()];
+    if (Array.isArray(v)) return [k, v.join(', ')];
+    if (v !== null && typeof v === 'object') return [k, JSON.stringify(v)];
+    return [k, String(v)];
+  });
+}
+
+const createKey: Command = {
+  name: 'create-key',
+  options: { spec: { type: 'string' }, usage: { type: 'string' }, description: { type: 'string' }, alias: { type: 'string' } },
+  operands: { min: 0, max: 0 },
+  async run({ global: g, values }) {
+    const spec = choice(values, 'spec', KEY_SPECS) ?? 'SYMMETRIC_DEFAULT';
+    // A spec with one possible usage (ECC: SIGN_VERIFY, HMAC: GENERATE_VERIFY_MAC) needs no --usage.
+    const usages = SPEC_USAGES[spec];
+    const usage = choice(values, 'usage', KEY_USAGES) ?? (usages.length === 1 ? usages[0]! : 'ENCRYPT_DECRYPT');
+    const description = str(values, 'description');
+    const alias = str(values, 'alias');
+    return withStore(g, async (kw) => {
+      const { KeyMetadata: m } = await kw.createKey({ KeySpec: spec, KeyUsage: usage, ...(description !== undefined ? { Description: description } : {}) });
+      if (alias !== undefined) {
+        try {
+          await kw.createAlias({ AliasName: alias, TargetKeyId: m.KeyId });
+        } catch (e) {
+          process.stderr.write(`keyward create-key: key ${m.KeyId} was created, but not the alias ${alias}\n`);
+          throw e;
+        }
+      }
+      if (g.json) sayJson({ KeyMetadata: m, ...(alias !== undefined ? { AliasName: alias } : {}) });
+      else say(table([...metadataRows(m), ...(alias !== undefined ? [['Alias', alias] as [string, string]] : [])]));
+      return 0;
+    });
+  },
+};
+
+const listKeys: Command = {
+  name: 'list-keys',
+  options: {},
+  operands: { min: 0, max: 0 },
+  async run({ global: g }) {
+    return withStore(g, async (kw) => {
+      const aliases = new Map<string, string[]>();
+      for (let marker: string | undefined; ; ) {
+        const page = await kw.listAliases({ Limit: 100, ...(marker ? { Marker: marker } : {}) });
+        for (const a of page.Aliases) {
+          if (a.TargetKeyId !== undefined) aliases.set(a.TargetKeyId, [...(aliases.get(a.TargetKeyId) ?? []), a.AliasName]);
+        }
+        if (!page.Truncated || !page.NextMarker) break;
+        marker = page.NextMarker;
+      }
+      const keys: { KeyId: string; KeyArn: string; Aliases: string[] }[] = [];
+      for (let marker: string | undefined; ; ) {
+        const page = await kw.listKeys({ Limit: 100, ...(marker ? { Marker: marker } : {}) });
+        for (const k of page.Keys) keys.push({ ...k, Aliases: aliases.get(k.KeyId) ?? [] });
+        if (!page.Truncated || !page.NextMarker) break;
+        marker = page.NextMarker;
+      }
+      if (g.json) sayJson({ Keys: keys });
+      else for (const k of keys) say(`${k.KeyId}  ${k.KeyArn}${k.Aliases.length > 0 ? `  ${k.Aliases.join(',')}` : ''}`);
+      return 0;
+    });
+  },
+};
+
+const describeKey: Command = {
+  name: 'describe-key',
+  options: {},
+  operands: { min: 1, max: 1, names: 'KEY' },
+  async run({ global: g, positionals }) {
+    return withStore(g, async (kw) => {
+      const { KeyMetadata: m } = await kw.describeKey({ KeyId: positionals[0]! });
+      if (g.json) sayJson({ KeyMetadata: m });
+      else say(table(metadataRows(m)));
+      return 0;
+    });
+  },
+};
+
+/** RotateKeyOnDemand takes no alias (as in AWS KMS): an alias is resolved to its key first. */
+async function keyIdOf(kw: Keyward, key: string): Promise<string> {
+  if (!key.startsWith('alias/') && !/^arn:[^:]+:kms:[^:]*:[^:]*:alias\//.test(key)) return key;
+  return (await kw.describeKey({ KeyId: key })).KeyMetadata.KeyId;
+}
+
+const rotate: Command = {
+  name: 'rotate',
+  options: {},
+  operands: { min: 1, max: 1, names: 'KEY' },
+  async run({ global: g, positionals }) {
+    return withStore(g, async (kw) => {
+      const r = await kw.rotateKeyOnDemand({ KeyId: await keyIdOf(kw, positionals[0]!) });
+      if (g.json) sayJson(r);
+      else say(`rotated ${r.KeyId}: new data is encrypted under a new key version; older versions still decrypt`);
+      return 0;
+    });
+  },
+};
+
+const scheduleDeletion: Command = {
+  name: 'schedule-deletion',
+  options: { days: { type: 'string' } },
+  operands: { min: 1, max: 1, names: 'KEY' },
+  async run({ global: g, values, positionals }) {
+    const days = intOption(values, 'days', 7, 30);
+    return withStore(g, async (kw) => {
+      const r = await kw.scheduleKeyDeletion({ KeyId: await keyIdOf(kw, positionals[0]!), ...(days !== undefined ? { PendingWindowInDays: days } : {}) });
+      if (g.json) sayJson(r);
+      else say(`${r.KeyId} is ${r.KeyState}: it will be deleted on ${r.DeletionDate.toISOString()} (in ${r.PendingWindowInDays} days)`);
+      return 0;
+    });
+  },
+};
+
+export const keyCommands: readonly Command[] = [init, createKey, listKeys, describeKey, rotate, scheduleDeletion];
