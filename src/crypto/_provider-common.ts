@@ -39,7 +39,6 @@ const ALL_SPECS: readonly ProviderKeySpec[] = [
 
 export const isSecretSpec = (s: ProviderKeySpec): s is SecretKeySpec => Object.hasOwn(SECRET_BYTES, s);
 export const isRsaSpec = (s: ProviderKeySpec): s is RsaSpec => Object.hasOwn(RSA_SPEC_BITS, s);
-export const isEcSpec = (s: ProviderKeySpec): s is EcSpec => Object.hasOwn(EC_SPECS, s);
 
 /** Asserts spec is a known key spec. */
 export function aspec(spec: unknown): ProviderKeySpec {
@@ -68,7 +67,7 @@ const sig = (kind: Signing['kind'], scheme: Signing['scheme'], bits: 256 | 384 |
   hashLen: bits / 8,
 });
 
-export const SIGNING: Readonly<Record<SigningAlgorithm, Signing>> = {
+const SIGNING: Readonly<Record<SigningAlgorithm, Signing>> = {
   RSASSA_PSS_SHA_256: sig('rsa', 'pss', 256),
   RSASSA_PSS_SHA_384: sig('rsa', 'pss', 384),
   RSASSA_PSS_SHA_512: sig('rsa', 'pss', 512),
@@ -102,7 +101,7 @@ export function asigning(spec: ProviderKeySpec, algorithm: unknown, messageType:
   return s;
 }
 
-export const MAC: Readonly<Record<MacAlgorithm, { spec: SecretKeySpec; hash: HashName; len: number }>> = {
+const MAC: Readonly<Record<MacAlgorithm, { spec: SecretKeySpec; hash: HashName; len: number }>> = {
   HMAC_SHA_256: { spec: 'HMAC_256', hash: 'SHA-256', len: 32 },
   HMAC_SHA_384: { spec: 'HMAC_384', hash: 'SHA-384', len: 48 },
   HMAC_SHA_512: { spec: 'HMAC_512', hash: 'SHA-512', len: 64 },
@@ -118,7 +117,7 @@ export function amac(spec: ProviderKeySpec, algorithm: unknown): (typeof MAC)[Ma
   return m;
 }
 
-export const OAEP: Readonly<Record<AsymmetricEncryptionAlgorithm, 'SHA-1' | 'SHA-256'>> = {
+const OAEP: Readonly<Record<AsymmetricEncryptionAlgorithm, 'SHA-1' | 'SHA-256'>> = {
   RSAES_OAEP_SHA_1: 'SHA-1',
   RSAES_OAEP_SHA_256: 'SHA-256',
 };
@@ -156,7 +155,7 @@ export function aiv(iv: unknown): Uint8Array {
 }
 
 /** How many bytes random() gives at most in one call (one getRandomValues call). */
-export const MAX_RANDOM = 65536;
+const MAX_RANDOM = 65536;
 export const arandomLength = (n: unknown): number => aint(n, 'length', 0, MAX_RANDOM);
 
 /**

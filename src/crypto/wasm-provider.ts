@@ -108,10 +108,10 @@ export class WasmProvider implements Provider {
     return kit.make(this, this.name, spec, m);
   }
 
-  /** The material of key, which must be of spec. */
-  #secret(key: KeyHandle, spec: 'AES_256', method: string): Uint8Array {
+  /** The bytes of an AES_256 key. */
+  #aes(key: KeyHandle, method: string): Uint8Array {
     const m = kit.open(this, key);
-    if (key.spec !== spec) throw new TypeError(`${method} needs an ${spec} key, got ${key.spec}`);
+    if (key.spec !== 'AES_256') throw new TypeError(`${method} needs an AES_256 key, got ${key.spec}`);
     return m.key;
   }
 
@@ -147,7 +147,7 @@ export class WasmProvider implements Provider {
   }
 
   async wrapKey(wrappingKey: KeyHandle, key: KeyHandle, aad: Uint8Array): Promise<Uint8Array> {
-    const wk = this.#secret(wrappingKey, 'AES_256', 'wrapKey');
+    const wk = this.#aes(wrappingKey, 'wrapKey');
     const m = kit.open(this, key).key;
     const a = abytesArg(aad, 'aad');
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
@@ -159,7 +159,7 @@ export class WasmProvider implements Provider {
   }
 
   async unwrapKey(wrappingKey: KeyHandle, spec: ProviderKeySpec, token: Uint8Array, aad: Uint8Array): Promise<KeyHandle> {
-    const wk = this.#secret(wrappingKey, 'AES_256', 'unwrapKey');
+    const wk = this.#aes(wrappingKey, 'unwrapKey');
     const s = aspec(spec);
     const t = abytesArg(token, 'token');
     const a = abytesArg(aad, 'aad');
@@ -174,17 +174,17 @@ export class WasmProvider implements Provider {
   }
 
   async deriveKey(key: KeyHandle, salt: Uint8Array, info: Uint8Array): Promise<KeyHandle> {
-    const ikm = this.#secret(key, 'AES_256', 'deriveKey');
+    const ikm = this.#aes(key, 'deriveKey');
     const okm = hkdf('SHA-256', ikm, abytesArg(salt, 'salt'), abytesArg(info, 'info'), 32);
     return this.#make('AES_256', { key: okm, spki: null });
   }
 
   async encrypt(key: KeyHandle, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-    return aesGcm.seal(this.#secret(key, 'AES_256', 'encrypt'), aiv(iv), abytesArg(plaintext, 'plaintext'), abytesArg(aad, 'aad'));
+    return aesGcm.seal(this.#aes(key, 'encrypt'), aiv(iv), abytesArg(plaintext, 'plaintext'), abytesArg(aad, 'aad'));
   }
 
   async decrypt(key: KeyHandle, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-    return aesGcm.open(this.#secret(key, 'AES_256', 'decrypt'), aiv(iv), abytesArg(ciphertext, 'ciphertext'), abytesArg(aad, 'aad'));
+    return aesGcm.open(this.#aes(key, 'decrypt'), aiv(iv), abytesArg(ciphertext, 'ciphertext'), abytesArg(aad, 'aad'));
   }
 
   async publicKey(key: KeyHandle): Promise<Uint8Array> {
