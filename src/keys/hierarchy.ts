@@ -32,7 +32,7 @@
 // EKT for the same version) is destroyed when the last call using it finishes.
 import { randomUUID } from 'node:crypto';
 import { AuthenticationError } from '../crypto/errors.js';
-import { hmac } from '../crypto/hmac.js';
+import { createHmacKey, type HmacKey } from '../crypto/hmac.js';
 import type { KeyHandle, Provider, ProviderKeySpec } from '../crypto/provider.js';
 import type { AuditEntry, DomainKeyRecord, KeyVersionRecord, Mutation, Store } from '../store/types.js';
 import { IV_LENGTH, NONCE_LENGTH, TAG_LENGTH, canonicalContext, encodeBlobHeader, type CiphertextBlob } from './blob.js';
@@ -258,7 +258,8 @@ export class KeyHierarchy {
   readonly #now: () => number;
   readonly #unseal: KeyHandle;
   readonly #regionKeys: Map<string, KeyHandle>;
-  readonly #auditKey: Uint8Array;
+  /** The audit key's HMAC states (the raw key is wiped once they are computed). */
+  readonly #auditKey: HmacKey;
   readonly #domains = new Map<string, DomainState>();
   /** region \0 keyId → version → cached backing key. */
   readonly #backing = new Map<string, Map<number, Backing>>();
@@ -284,10 +285,11 @@ export class KeyHierarchy {
     this.#now = opts.now ?? Date.now;
     this.#unseal = unseal;
     this.#regionKeys = regionKeys;
-    this.#auditKey = auditKey;
+    this.#auditKey = createHmacKey('SHA-256', auditKey);
+    auditKey.fill(0);
     this.auditMac = (data: Uint8Array): Uint8Array => {
       if (this.#closed) throw new HierarchyError('key hierarchy is closed: the audit key is wiped');
-      return hmac('SHA-256', this.#auditKey, data);
+      return this.#auditKey.mac(data);
     };
   }
 
@@ -647,7 +649,7 @@ export class KeyHierarchy {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#auditKey.fill(0);
+    this.#auditKey.destroy();
     const handles: KeyHandle[] = [this.#unseal, ...this.#regionKeys.values()];
     for (const versions of this.#backing.values()) for (const e of versions.values()) handles.push(e.handle);
     for (const e of this.#retiredBusy) handles.push(e.handle);

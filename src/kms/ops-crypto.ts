@@ -187,8 +187,7 @@ async function dataKey(e: Engine, call: Call, r: T.GenerateDataKeyRequest, actio
   e.authorize(call, entry, action, {}, ctx);
   e.requireEnabled(entry);
   requireSymmetric(entry, action);
-  const plaintext = await e.provider.random(length);
-  const blob = await sealSymmetric(e, entry, plaintext, ctx);
+  const { plaintext, blob } = await e.hierarchy.generateDataKey(current(entry), entry.key.meta.account, length, ctx);
   return { CiphertextBlob: blob, Plaintext: plaintext, KeyId: entry.key.meta.arn };
 }
 

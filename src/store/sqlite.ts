@@ -206,8 +206,8 @@ function prepareAll(db: Db) {
     putMeta: p('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
     getMeta: p('SELECT value FROM meta WHERE name = ?'),
 
-    putDomainKey: p(`INSERT INTO domain_keys (region, domain, version, token, created_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (region, domain, version) DO UPDATE SET token = excluded.token, created_at = excluded.created_at`),
+    // Never an upsert: replacing a domain key version would orphan every token wrapped under the old one.
+    putDomainKey: p('INSERT INTO domain_keys (region, domain, version, token, created_at) VALUES (?, ?, ?, ?, ?)'),
     domainKeys: p('SELECT * FROM domain_keys WHERE region = ? AND domain = ? ORDER BY version'),
 
     // An upsert, never INSERT OR REPLACE: a replace deletes the row first and would cascade to its children.
@@ -426,7 +426,14 @@ export class SqliteStore implements Store {
         return;
       case 'putDomainKey': {
         const r = m.record;
-        s.putDomainKey.run(r.region, r.domain, r.version, r.token, r.createdAt);
+        try {
+          s.putDomainKey.run(r.region, r.domain, r.version, r.token, r.createdAt);
+        } catch (err) {
+          if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+            throw new StoreConflictError(`domain key ${r.region}/${r.domain} version ${r.version} already exists`, { cause: err });
+          }
+          throw err;
+        }
         return;
       }
       case 'putKey': {

@@ -221,6 +221,16 @@ describe('SqliteStore: mutations', () => {
     await store.close();
   });
 
+  it('never replaces a domain key version: a second put of it is a StoreConflictError and the first token stays', async () => {
+    const store = await open();
+    const dk = (token: Uint8Array): Mutation => ({ kind: 'putDomainKey', record: { region: R, domain: 'acct-1', version: 1, token, createdAt: 1 } });
+    await store.commit([dk(new Uint8Array([1]))], audit('r1'));
+    const err = await store.commit([dk(new Uint8Array([2]))], audit('r2')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreConflictError);
+    expect((await store.domainKeys(R, 'acct-1')).map((d) => [...d.token])).toEqual([[1]]);
+    await store.close();
+  });
+
   it('refuses a child row for a missing key with StoreReferenceError', async () => {
     const store = await open();
     await expect(store.commit([alias('alias/x', 'ghost')], audit('r1'))).rejects.toThrow(StoreReferenceError);
