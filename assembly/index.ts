@@ -13,4 +13,6 @@ export { GCM_CTX, GCM_CTX_LEN, gcmInit, gcmIv, gcmAad, gcmUpdate, gcmFinal, gcmC
 export { EC_BUF, EC_BUF_LEN, ecPointValid, ecDecompress } from './ec';
 export { ecPublicKey, ecdsaSign, ecdsaVerify } from './ecdsa';
 export { ecdh } from './ecdh';
-export { RSA_BUF, RSA_BUF_LEN, RSA_SLOT, rsaClear, rsaPublic, rsaPrivate, rsaPrimeTest, rsaKeygenFinish, rsaCheck } from './rsa';
+export {
+  RSA_BUF, RSA_BUF_LEN, RSA_SLOT, rsaClear, rsaPublic, rsaPrivate, rsaPrivateBlinded, rsaBlinding, rsaPrimeTest, rsaKeygenFinish, rsaCheck,
+} from './rsa';

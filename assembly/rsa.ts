@@ -3,10 +3,14 @@
 //
 // Strategy: the private operation uses the CRT form (RFC 8017 §5.1.2 step 2.b, u = 2) with three
 // countermeasures: the base is blinded (b = c·r^e mod n), each prime's exponent is blinded
-// (dp + k·(p−1), k a random 64-bit value), and the unblinding r⁻¹ mod p is folded into the same
-// exponentiation as r^(p−2) (Fermat) with shared squarings, so m1 = b^(dp') · r^(p−2) = m mod p.
-// The result is recombined (Garner: h = qinv·(m1 − m2) mod p, m = m2 + h·q) and released only if
-// m^e ≡ c (mod n), which defeats fault attacks on either half (Boneh–DeMillo–Lipton).
+// (dp + k·(p−1), k a random 64-bit value), and the result is released only if m^e ≡ c (mod n),
+// which defeats fault attacks on either half (Boneh–DeMillo–Lipton). The halves are recombined
+// with Garner (h = qinv·(m1 − m2) mod p, m = m2 + h·q). Unblinding takes one of two forms:
+// - rsaPrivate (a fresh r): r⁻¹ mod p is folded into the same exponentiation as r^(p−2) (Fermat)
+//   with shared squarings, so m1 = b^(dp') · r^(p−2) = m mod p;
+// - rsaPrivateBlinded (a kept pair A = r^e, AI = r⁻¹ mod n, made by rsaBlinding): the pair is
+//   squared first (a new r² each call, as OpenSSL's BN_BLINDING_update), b = c·A, and the CRT result
+//   m·r is multiplied by AI. This saves the Fermat multiplications (about a sixth of the work).
 // Key generation: TS draws candidates and Miller–Rabin bases; here a candidate is trial-divided by the
 // odd primes below 2048 (Barrett remainders, no division instruction on secret data), checked for
 // gcd(e, p−1) = 1 and tested by Miller–Rabin; then n, λ = lcm(p−1, q−1) (constant-time binary gcd and
@@ -40,9 +44,12 @@ const S_X: i32 = 8;
 const S_R: i32 = 9;
 const S_K: i32 = 10;
 const S_RAND: i32 = 11;
-// Miller–Rabin bases: up to 8 rounds of up to 256-byte candidates.
+// Miller–Rabin bases: up to 8 rounds of up to 256-byte candidates (slots 11 to 14).
 const RAND_LEN: i32 = 8 * 256;
-export const RSA_BUF_LEN: i32 = 11 * RSA_SLOT + RAND_LEN;
+// The blinding pair A = r^e mod n and AI = r⁻¹ mod n, after the random bytes.
+const S_BA: i32 = 15;
+const S_BAI: i32 = 16;
+export const RSA_BUF_LEN: i32 = (S_BAI + 1) * RSA_SLOT;
 // The shared IN region (assembly/_io.ts) carries them: TS fills it just before each call.
 export const RSA_BUF: usize = IN;
 
@@ -131,12 +138,10 @@ export function rsaPublic(nLen: i32, eLen: i32, xLen: i32): i32 {
   return ok;
 }
 
-// One CRT half: out = m mod p (plain, pl limbs, zero above) from the blinded base b (bl limbs), the plain r
-// (bl limbs), the exponent bytes dp and the 8-byte exponent blind at kOff of the K slot.
-function crtHalf(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot: i32, dLen: i32, kOff: usize): void {
+// The blinded exponent of one CRT half, into T6 (el = pl + 2 limbs): dp + k·(p − 1), for the dp
+// bytes of dSlot and the 8-byte exponent blind at kOff of the K slot. Uses T4, T5, T7.
+function blindExponent(cx: usize, dSlot: i32, dLen: i32, kOff: usize): void {
   const pl = ctxLimbs(cx);
-  const el = pl + 2;
-  // T4 = k (2 limbs), T5 = p − 1, T6 = dp + k·(p − 1), T7 = p − 2, all el limbs.
   memory.fill(T4, 0, W2);
   bnFromBytes(T4, slot(S_K) + kOff, 8, 2);
   memory.fill(T5, 0, W2);
@@ -144,26 +149,40 @@ function crtHalf(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot: i32,
   bnMul(T6, T5, pl, T4, 2);
   memory.fill(T7, 0, W2);
   bnFromBytes(T7, slot(dSlot), dLen, pl);
-  bnAdd(T6, T6, T7, el);
+  bnAdd(T6, T6, T7, pl + 2);
+}
+
+// One CRT half with r⁻¹ folded in: out = m mod p (plain, pl limbs, zero above) from the blinded base
+// b and the plain r (bl limbs each): b^(dp') · r^(p−2).
+function crtHalfFolded(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot: i32, dLen: i32, kOff: usize): void {
+  const pl = ctxLimbs(cx);
+  blindExponent(cx, dSlot, dLen, kOff);
+  memory.fill(T7, 0, W2);
   bnSubWord(T7, ctxMod(cx), 2, pl);
   montFromValue(cx, T8, b, bl);
   montFromValue(cx, T9, r, bl);
-  montPow2(cx, T8, T8, T6, T9, T7, el);
+  montPow2(cx, T8, T8, T6, T9, T7, pl + 2);
   memory.fill(out, 0, W2);
   montToValue(cx, out, T8);
 }
 
-// RSADP / RSASP1 with CRT (RFC 8017 §5.1.2): X slot = x^d mod n, nLen bytes. Inputs: n, e, p, q, dp,
-// dq, qinv and x in their slots, r (rLen random bytes, reduced mod n) in R, two 8-byte exponent
-// blinds in K. Returns 1; 0 if x ≥ n or the key is malformed; −1 if the result failed the
-// public-exponent check (the X slot is then wiped); −2 if a prime exceeds 32·MAXT bits.
-export function rsaPrivate(
-  nLen: i32, eLen: i32, pLen: i32, qLen: i32, dpLen: i32, dqLen: i32, qiLen: i32, xLen: i32, rLen: i32,
-): i32 {
+// One CRT half: out = b^(dp') mod p (plain, pl limbs, zero above) for the blinded base b (bl limbs).
+function crtHalf(cx: usize, out: usize, b: usize, bl: i32, dSlot: i32, dLen: i32, kOff: usize): void {
+  const pl = ctxLimbs(cx);
+  blindExponent(cx, dSlot, dLen, kOff);
+  montFromValue(cx, T8, b, bl);
+  montPow(cx, T8, T8, T6, pl + 2);
+  memory.fill(out, 0, W2);
+  montToValue(cx, out, T8);
+}
+
+// Reads and checks the private-key slots and x (as rsaPrivate documents) and sets up the contexts of
+// n, p and q. Returns n's limb count; 0 if x ≥ n or the key is malformed, −1 if p or q is even or
+// below 2, −2 if a prime exceeds 32·MAXT bits (the work area is then wiped).
+function loadPrivate(nLen: i32, eLen: i32, pLen: i32, qLen: i32, dpLen: i32, dqLen: i32, qiLen: i32, xLen: i32): i32 {
   const nl = loadPublic(nLen, eLen);
   if (nl == 0 || !okLen(xLen) || xLen > nLen || !okLen(pLen) || !okLen(qLen) || pLen + qLen > nLen + 1
-    || !okLen(dpLen) || dpLen > pLen || !okLen(dqLen) || dqLen > qLen || !okLen(qiLen) || qiLen > pLen
-    || rLen < 1 || rLen > RSA_SLOT) {
+    || !okLen(dpLen) || dpLen > pLen || !okLen(dqLen) || dqLen > qLen || !okLen(qiLen) || qiLen > pLen) {
     wipeWork();
     return 0;
   }
@@ -188,19 +207,14 @@ export function rsaPrivate(
   }
   montInit(CX_P, PP, pl, pbits);
   montInit(CX_Q, QQ, ql, qbits);
+  return nl;
+}
 
-  // Blinding (mod n): RB = r (plain), BB = b = c·r^e mod n (plain).
-  const rl = (rLen + 3) >> 2;
-  bnFromBytes(T1, slot(S_R), rLen, rl);
-  montFromValue(CX_N, T2, T1, rl);
-  montPowPublic(CX_N, T3, T2, EE, MAXL);
-  montFromValue(CX_N, T4, XX, nl);
-  montMul(CX_N, T3, T3, T4);
-  montToValue(CX_N, RB, T2);
-  montToValue(CX_N, BB, T3);
-  crtHalf(CX_P, M1, BB, RB, nl, S_DP, dpLen, 0);
-  crtHalf(CX_Q, M2, BB, RB, nl, S_DQ, dqLen, 8);
-  // Garner: h = qinv·(m1 − m2) mod p (T4), m = m2 + h·q (T6, ml limbs).
+// Garner: T6 = m2 + q·(qinv·(m1 − m2) mod p) from M1 (mod p) and M2 (mod q); returns its limb
+// count, max(pl + ql, nl). Uses T4, T7, T8, T9.
+function garner(nl: i32, qiLen: i32): i32 {
+  const pl = ctxLimbs(CX_P);
+  const ql = ctxLimbs(CX_Q);
   montFromValue(CX_P, T7, M2, ql);
   montFromValue(CX_P, T8, M1, pl);
   montSub(CX_P, T8, T8, T7);
@@ -211,7 +225,12 @@ export function rsaPrivate(
   bnMul(T6, T4, pl, QQ, ql);
   const ml = pl + ql > nl ? pl + ql : nl;
   bnAdd(T6, T6, M2, ml);
-  // Fault check (RFC 8017 §5.1.2 note; Boneh–DeMillo–Lipton): m < n and m^e ≡ x (mod n).
+  return ml;
+}
+
+// The fault check (RFC 8017 §5.1.2 note; Boneh–DeMillo–Lipton) of m = T6 (ml limbs): m < n and
+// m^e ≡ x (mod n). Releases m into the X slot and returns 1, or wipes the slot and returns −1.
+function checkAndRelease(nLen: i32, nl: i32, ml: i32): i32 {
   let good = bnLt(T6, NN, nl) & bnIsZero(T6 + (<usize>nl << 2), ml - nl);
   montFromValue(CX_N, T7, T6, nl);
   montPowPublic(CX_N, T7, T7, EE, MAXL);
@@ -219,6 +238,117 @@ export function rsaPrivate(
   good &= bnEq(T8, XX, nl);
   if (good != 0) bnToBytes(slot(S_X), T6, nLen);
   else wipe(slot(S_X), RSA_SLOT);
+  wipeWork();
+  return good != 0 ? 1 : -1;
+}
+
+// RSADP / RSASP1 with CRT (RFC 8017 §5.1.2): X slot = x^d mod n, nLen bytes. Inputs: n, e, p, q, dp,
+// dq, qinv and x in their slots, r (rLen random bytes, reduced mod n) in R, two 8-byte exponent
+// blinds in K. Returns 1; 0 if x ≥ n or the key is malformed; −1 if the result failed the
+// public-exponent check (the X slot is then wiped); −2 if a prime exceeds 32·MAXT bits.
+export function rsaPrivate(
+  nLen: i32, eLen: i32, pLen: i32, qLen: i32, dpLen: i32, dqLen: i32, qiLen: i32, xLen: i32, rLen: i32,
+): i32 {
+  if (rLen < 1 || rLen > RSA_SLOT) return 0;
+  const nl = loadPrivate(nLen, eLen, pLen, qLen, dpLen, dqLen, qiLen, xLen);
+  if (nl <= 0) return nl;
+  // Blinding (mod n): RB = r (plain), BB = b = c·r^e mod n (plain).
+  const rl = (rLen + 3) >> 2;
+  bnFromBytes(T1, slot(S_R), rLen, rl);
+  montFromValue(CX_N, T2, T1, rl);
+  montPowPublic(CX_N, T3, T2, EE, MAXL);
+  montFromValue(CX_N, T4, XX, nl);
+  montMul(CX_N, T3, T3, T4);
+  montToValue(CX_N, RB, T2);
+  montToValue(CX_N, BB, T3);
+  crtHalfFolded(CX_P, M1, BB, RB, nl, S_DP, dpLen, 0);
+  crtHalfFolded(CX_Q, M2, BB, RB, nl, S_DQ, dqLen, 8);
+  const ml = garner(nl, qiLen);
+  return checkAndRelease(nLen, nl, ml);
+}
+
+// RSADP / RSASP1 as rsaPrivate, blinded by the pair A = r^e mod n, AI = r⁻¹ mod n (BA and BAI slots,
+// nLen bytes each, from rsaBlinding or from the previous call) instead of a fresh r. The pair is
+// squared first and written back, so no two calls use the same r. Same returns as rsaPrivate; 0
+// also if A or AI is not below n.
+export function rsaPrivateBlinded(
+  nLen: i32, eLen: i32, pLen: i32, qLen: i32, dpLen: i32, dqLen: i32, qiLen: i32, xLen: i32,
+): i32 {
+  const nl = loadPrivate(nLen, eLen, pLen, qLen, dpLen, dqLen, qiLen, xLen);
+  if (nl <= 0) return nl;
+  bnFromBytes(T1, slot(S_BA), nLen, nl);
+  bnFromBytes(T2, slot(S_BAI), nLen, nl);
+  if ((bnLt(T1, NN, nl) & bnLt(T2, NN, nl)) == 0) {
+    wipeWork();
+    return 0;
+  }
+  // RB = A²·R, T3 = AI²·R (Montgomery form mod n); the squared pair goes back to its slots.
+  montFromValue(CX_N, RB, T1, nl);
+  montMul(CX_N, RB, RB, RB);
+  montFromValue(CX_N, T3, T2, nl);
+  montMul(CX_N, T3, T3, T3);
+  montToValue(CX_N, T1, RB);
+  bnToBytes(slot(S_BA), T1, nLen);
+  montToValue(CX_N, T1, T3);
+  bnToBytes(slot(S_BAI), T1, nLen);
+  // BB = b = x·A mod n (plain).
+  montFromValue(CX_N, T2, XX, nl);
+  montMul(CX_N, T2, T2, RB);
+  montToValue(CX_N, BB, T2);
+  crtHalf(CX_P, M1, BB, nl, S_DP, dpLen, 0);
+  crtHalf(CX_Q, M2, BB, nl, S_DQ, dqLen, 8);
+  // T6 = m·r mod n (below n when the key is consistent; the check below catches it otherwise),
+  // then m = (m·r)·AI.
+  const ml = garner(nl, qiLen);
+  montFromValue(CX_N, T2, T6, ml);
+  montMul(CX_N, T2, T2, T3);
+  memory.fill(T6, 0, W2);
+  montToValue(CX_N, T6, T2);
+  return checkAndRelease(nLen, nl, nl);
+}
+
+// A blinding pair for rsaPrivateBlinded from r (rLen random bytes in the R slot, reduced mod n):
+// BA = r^e mod n, BAI = r⁻¹ mod n (nLen bytes each), with r⁻¹ from the CRT halves r^(p−2) mod p and
+// r^(q−2) mod q, and checked: BA·BAI^e ≡ 1 (mod n), so a pair that is kept is right whatever the
+// key's other components. Same slots and returns as rsaPrivate, without x; −1 if the check fails.
+export function rsaBlinding(nLen: i32, eLen: i32, pLen: i32, qLen: i32, dpLen: i32, dqLen: i32, qiLen: i32, rLen: i32): i32 {
+  if (rLen < 1 || rLen > RSA_SLOT) return 0;
+  // x = 0 passes loadPrivate's x < n check; it is not used.
+  wipe(slot(S_X), RSA_SLOT);
+  const nl = loadPrivate(nLen, eLen, pLen, qLen, dpLen, dqLen, qiLen, 1);
+  if (nl <= 0) return nl;
+  const rl = (rLen + 3) >> 2;
+  bnFromBytes(RB, slot(S_R), rLen, rl);
+  // T3 = A·R (Montgomery form mod n).
+  montFromValue(CX_N, T2, RB, rl);
+  montPowPublic(CX_N, T3, T2, EE, MAXL);
+  // M1 = r^(p−2) mod p, M2 = r^(q−2) mod q (plain), Garner → T6 = r⁻¹ mod n.
+  for (let h = 0; h < 2; h++) {
+    const cx = h == 0 ? CX_P : CX_Q;
+    const out = h == 0 ? M1 : M2;
+    const hl = ctxLimbs(cx);
+    memory.fill(T7, 0, W2);
+    bnSubWord(T7, ctxMod(cx), 2, hl);
+    montFromValue(cx, T8, RB, rl);
+    montPow(cx, T8, T8, T7, hl);
+    memory.fill(out, 0, W2);
+    montToValue(cx, out, T8);
+  }
+  const ml = garner(nl, qiLen);
+  let good = bnLt(T6, NN, nl) & bnIsZero(T6 + (<usize>nl << 2), ml - nl);
+  // A·AI^e ≡ 1 (mod n): T1 = AI·R, T1^e·A·R⁻¹ → plain, compared with 1.
+  montFromValue(CX_N, T1, T6, nl);
+  montPowPublic(CX_N, T2, T1, EE, MAXL);
+  montMul(CX_N, T2, T2, T3);
+  montToValue(CX_N, T4, T2);
+  memory.fill(T5, 0, W2);
+  store<u32>(T5, 1);
+  good &= bnEq(T4, T5, nl);
+  if (good != 0) {
+    montToValue(CX_N, T4, T3);
+    bnToBytes(slot(S_BA), T4, nLen);
+    bnToBytes(slot(S_BAI), T6, nLen);
+  }
   wipeWork();
   return good != 0 ? 1 : -1;
 }

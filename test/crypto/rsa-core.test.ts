@@ -1,6 +1,7 @@
 // Raw RSA core (src/crypto/_rsa-core.ts over assembly/rsa.ts and bigint_m32.ts): RSAEP/RSADP against
 // node:crypto (OpenSSL, RSA_NO_PADDING) for 1024/2047/2048/3072/4096-bit keys, edge inputs, the fault
-// check, key generation (node imports and uses the keys; FIPS 186-5 bounds) and the key check.
+// check, the blinding pairs, key generation (node imports and uses the keys; FIPS 186-5 bounds) and
+// the key check.
 import {
   checkPrimeSync,
   constants,
@@ -16,6 +17,7 @@ import {
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  clearBlindingPairs,
   modulusBytes,
   rsaCheckKey,
   rsaGenerate,
@@ -23,7 +25,7 @@ import {
   rsaPublicOp,
   type RsaPrivateComponents,
 } from '../../src/crypto/_rsa-core.js';
-import { mem, region } from '../../src/crypto/_wasm.js';
+import { mem, region, wasm } from '../../src/crypto/_wasm.js';
 
 const b64u = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
 const big = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b).toString('hex')));
@@ -209,6 +211,63 @@ describe('fault check', () => {
     expect(() => rsaPrivateOp(bad, x)).toThrow();
     const base = region('RSA_BUF');
     expect(mem().subarray(base, base + region('RSA_BUF_LEN')).every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe('blinding pairs', () => {
+  const f = fixtures[0];
+  const [n, e, d] = [big(f.key.n), big(f.key.e), big(f.key.d)];
+  const k = modulusBytes(f.key);
+  const nodePrivate = (x: Uint8Array): Uint8Array => new Uint8Array(privateDecrypt({ key: f.pem, padding: constants.RSA_NO_PADDING }, x));
+
+  /** Fills the RSA slots of the core for the key f (and x) as _rsa-core.ts does. */
+  function fill(slots: Record<number, Uint8Array>): void {
+    const base = region('RSA_BUF');
+    const slot = region('RSA_SLOT');
+    for (const [i, v] of Object.entries(slots)) mem().set(v, base + Number(i) * slot);
+  }
+  const read = (i: number): Uint8Array => mem().slice(region('RSA_BUF') + i * region('RSA_SLOT'), region('RSA_BUF') + i * region('RSA_SLOT') + k);
+  const { p, q, dp, dq, qi } = f.key;
+  const lens = [k, f.key.e.length, p.length, q.length, dp.length, dq.length, qi.length] as const;
+
+  it('the core makes A = r^e and AI = r⁻¹ mod n, squares them per use and unblinds to x^d', () => {
+    const r = crypto.getRandomValues(new Uint8Array(k + 16));
+    fill({ 0: f.key.n, 1: f.key.e, 3: p, 4: q, 5: dp, 6: dq, 7: qi, 9: r });
+    expect((wasm.rsaBlinding as (...a: number[]) => number)(...lens, r.length)).toBe(1);
+    let [a, ai] = [big(read(15)), big(read(16))];
+    const rm = big(r) % n;
+    expect(a).toBe(modPow(rm, e, n));
+    expect((ai * rm) % n).toBe(1n);
+    for (let i = 0; i < 3; i++) {
+      const x = randomBelow(n, k);
+      fill({ 8: x, 10: crypto.getRandomValues(new Uint8Array(16)) });
+      expect((wasm.rsaPrivateBlinded as (...a: number[]) => number)(...lens, k)).toBe(1);
+      expect(big(read(8))).toBe(modPow(big(x), d, n));
+      [a, ai] = [(a * a) % n, (ai * ai) % n];
+      expect([big(read(15)), big(read(16))]).toEqual([a, ai]);
+    }
+    (wasm.rsaClear as () => void)();
+  });
+
+  it('a key used 40 times (fresh r, then a pair, remade after 32 uses) gives node\'s results', () => {
+    clearBlindingPairs();
+    for (let i = 0; i < 40; i++) {
+      const x = randomBelow(n, k);
+      expect(rsaPrivateOp(f.key, x)).toEqual(nodePrivate(x));
+    }
+  });
+
+  it('a key whose qi is wrong makes no pair, and the right key then works; a bad dp drops the pair', () => {
+    clearBlindingPairs();
+    const x = randomBelow(n, k);
+    const badQi = { ...f.key, qi: f.key.qi.slice() };
+    badQi.qi[0] ^= 1;
+    for (let i = 0; i < 3; i++) expect(() => rsaPrivateOp(badQi, x)).toThrow('RSA private operation failed its consistency check');
+    for (let i = 0; i < 3; i++) expect(rsaPrivateOp(f.key, x)).toEqual(nodePrivate(x));
+    const badDp = { ...f.key, dp: f.key.dp.slice() };
+    badDp.dp[0] ^= 1;
+    expect(() => rsaPrivateOp(badDp, x)).toThrow('RSA private operation failed its consistency check');
+    for (let i = 0; i < 3; i++) expect(rsaPrivateOp(f.key, x)).toEqual(nodePrivate(x));
   });
 });
 
