@@ -15,6 +15,7 @@ import { Engine, SYSTEM_PRINCIPAL, type Call } from './engine.js';
 import { ValidationException } from './errors.js';
 import * as aliases from './ops-aliases.js';
 import * as crypto from './ops-crypto.js';
+import * as imports from './ops-import.js';
 import * as grants from './ops-grants.js';
 import * as keys from './ops-keys.js';
 import * as rotation from './ops-rotation.js';
@@ -265,6 +266,11 @@ export class Keyward {
   getKeyRotationStatus(r: T.KeyIdRequest) { return this.op('GetKeyRotationStatus', rotation.getKeyRotationStatus, r); }
   rotateKeyOnDemand(r: T.KeyIdRequest) { return this.op('RotateKeyOnDemand', rotation.rotateKeyOnDemand, r); }
   listKeyRotations(r: T.KeyIdRequest & T.ListRequest) { return this.op('ListKeyRotations', rotation.listKeyRotations, r); }
+
+  // Imported key material
+  getParametersForImport(r: imports.GetParametersForImportRequest) { return this.op('GetParametersForImport', imports.getParametersForImport, r); }
+  importKeyMaterial(r: imports.ImportKeyMaterialRequest) { return this.op('ImportKeyMaterial', imports.importKeyMaterial, r); }
+  deleteImportedKeyMaterial(r: T.KeyIdRequest) { return this.op('DeleteImportedKeyMaterial', imports.deleteImportedKeyMaterial, r); }
 
   // Grants
   createGrant(r: grants.CreateGrantRequest) { return this.op('CreateGrant', grants.createGrant, r); }

@@ -67,7 +67,7 @@ export async function createKey(e: Engine, call: Call, r: T.CreateKeyRequest = {
   } else {
     const admins = e.keyAdministrators.length > 0 ? e.keyAdministrators : [call.principal];
     const users = e.keyUsers.length > 0 ? e.keyUsers : [call.principal];
-    policy = defaultKeyPolicy({ account: e.account, administrators: admins, users });
+    policy = defaultKeyPolicy({ account: e.account, administrators: admins, users, origin, multiRegion });
   }
   const meta: StoredMeta = {
     keyId, arn, account: e.account, createdAt: e.now(), description, keyUsage: usage, keySpec: spec,

@@ -666,7 +666,13 @@ export const KEY_USER_ACTIONS = [
  * kms:Revoke*.
  * @throws ValidationException without an administrator (nobody could ever change the policy) or for an invalid principal
  */
-export function defaultKeyPolicy(opts: { account: string; administrators: readonly string[]; users: readonly string[] }): string {
+export function defaultKeyPolicy(opts: {
+  account: string; administrators: readonly string[]; users: readonly string[];
+  /** As the AWS console does, administrators of a key for imported material also get kms:ImportKeyMaterial… */
+  origin?: 'AWS_KMS' | 'EXTERNAL';
+  /** …and of a multi-Region key kms:ReplicateKey and kms:UpdatePrimaryRegion. */
+  multiRegion?: boolean;
+}): string {
   if (!ACCOUNT_ID.test(opts.account)) throw new ValidationException(`account ${JSON.stringify(opts.account)} is not a 12-digit account id`);
   if (opts.administrators.length === 0) throw new ValidationException('the default key policy needs at least one key administrator');
   for (const p of [...opts.administrators, ...opts.users]) {
@@ -674,7 +680,15 @@ export function defaultKeyPolicy(opts: { account: string; administrators: readon
   }
   const principal = (list: readonly string[]): { AWS: string | string[] } => ({ AWS: list.length === 1 ? list[0]! : [...list] });
   const statements: object[] = [
-    { Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: principal(opts.administrators), Action: [...KEY_ADMIN_ACTIONS], Resource: '*' },
+    {
+      Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: principal(opts.administrators),
+      Action: [
+        ...KEY_ADMIN_ACTIONS,
+        ...(opts.origin === 'EXTERNAL' ? ['kms:ImportKeyMaterial'] : []),
+        ...(opts.multiRegion ? ['kms:ReplicateKey', 'kms:UpdatePrimaryRegion'] : []),
+      ],
+      Resource: '*',
+    },
   ];
   if (opts.users.length > 0) {
     statements.push({ Sid: 'Allow use of the key', Effect: 'Allow', Principal: principal(opts.users), Action: [...KEY_USER_ACTIONS], Resource: '*' });
