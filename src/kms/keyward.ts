@@ -18,6 +18,7 @@ import * as crypto from './ops-crypto.js';
 import * as imports from './ops-import.js';
 import * as grants from './ops-grants.js';
 import * as keys from './ops-keys.js';
+import * as replicate from './ops-replicate.js';
 import * as rotation from './ops-rotation.js';
 import { maintain } from './maintenance.js';
 import type * as T from './types.js';
@@ -278,4 +279,7 @@ export class Keyward {
   listRetirableGrants(r: grants.ListRetirableGrantsRequest) { return this.op('ListRetirableGrants', grants.listRetirableGrants, r); }
   retireGrant(r: grants.RetireGrantRequest) { return this.op('RetireGrant', grants.retireGrant, r); }
   revokeGrant(r: grants.RevokeGrantRequest) { return this.op('RevokeGrant', grants.revokeGrant, r); }
+
+  // Multi-Region keys
+  replicateKey(r: replicate.ReplicateKeyRequest) { return this.op('ReplicateKey', replicate.replicateKey, r); }
 }
