@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The system packages the tests use (SoftHSM2 for the PKCS#11 provider and addon). Run by `npm test`
+# before anything else: installs what is missing when it can (root with apt-get), otherwise names exactly
+# what to install and fails, so no HSM test is ever skipped for want of a package.
+set -euo pipefail
+
+missing=()
+{ [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null; } || missing+=(softhsm2)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing system packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${missing[@]}" >&2 \
+    || { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
+else
+  echo "missing system packages: ${missing[*]}" >&2
+  echo "install them with: sudo apt-get install ${missing[*]}   (Debian/Ubuntu), then run npm test again" >&2
+  exit 1
+fi
