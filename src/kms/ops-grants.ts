@@ -134,7 +134,8 @@ export async function createGrant(e: Engine, call: Call, r: CreateGrantRequest):
   const id = randomBytes(32).toString('hex');
   const doc: StoredGrant = {
     KeyId: m.arn, GrantId: id, CreationDate: e.now(), GranteePrincipal: r.GranteePrincipal,
-    IssuingAccount: `arn:aws:iam::${principalAccount(call.principal)}:root`, Operations: [...r.Operations],
+    // The grant belongs to the key's account, whoever created it; that account's root may retire it.
+    IssuingAccount: `arn:aws:iam::${m.account}:root`, Operations: [...r.Operations],
   };
   if (r.Name !== undefined) doc.Name = r.Name;
   if (r.RetiringPrincipal !== undefined) doc.RetiringPrincipal = r.RetiringPrincipal;

@@ -90,8 +90,16 @@ describe('CreateGrant', () => {
     const { h, admin, keyId, arn } = await setup();
     const mallory = h.kw.as(MALLORY);
     await rejectsWith(encrypt(mallory, arn), 'AccessDeniedException');
-    await admin.createGrant({ KeyId: keyId, GranteePrincipal: MALLORY, Operations: ['Encrypt'] });
+    await admin.createGrant({ KeyId: keyId, GranteePrincipal: MALLORY, Operations: ['Encrypt', 'CreateGrant'] });
     expect((await encrypt(mallory, arn)).KeyId).toBe(arn);
+    // A grant made by the other account still belongs to the key's account, whose root may retire it.
+    const child = await mallory.createGrant({ KeyId: arn, GranteePrincipal: BOB, Operations: ['Encrypt'] });
+    const listed = (await admin.listGrants({ KeyId: keyId, GrantId: child.GrantId })).Grants[0]!;
+    expect(listed.IssuingAccount).toBe(`arn:aws:iam::${ACCOUNT}:root`);
+    await encrypt(h.kw.as(BOB), keyId);
+    await rejectsWith(h.kw.as('arn:aws:iam::999988887777:root').retireGrant({ GrantToken: child.GrantToken }), 'AccessDeniedException');
+    await h.kw.retireGrant({ GrantToken: child.GrantToken });
+    await rejectsWith(encrypt(h.kw.as(BOB), keyId), 'AccessDeniedException');
   });
 
   it('refuses bad requests, callers without kms:CreateGrant and keys pending deletion', async () => {
