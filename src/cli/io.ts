@@ -3,7 +3,7 @@
 // so a failed decryption leaves no file, and never a partial one.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -35,6 +35,10 @@ export function openInput(path: string | undefined): Readable {
     fd = openSync(path!, 'r');
   } catch (e) {
     throw fileError(e, 'read', path!);
+  }
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw new FileError('EISDIR', `cannot read ${path}: is a directory`);
   }
   return createReadStream('', { fd });
 }

@@ -105,11 +105,17 @@ const builtins: Command[] = [
 const COMMANDS = new Map<string, Command>([...keyCommands, ...dataCommands, ...auditCommands, ...builtins].map((c) => [c.name, c]));
 const ALIASES: Record<string, string> = { '--version': 'version' };
 
-/** The exception name printed for an error: the AWS name for engine errors and damaged envelopes. */
-function exceptionName(e: unknown): string {
-  if (e instanceof EnvelopeError) return 'InvalidCiphertextException';
-  if (e instanceof FileError) return e.code;
-  return e instanceof Error ? e.name : 'Error';
+/**
+ * The name and message printed for an error: the AWS exception name for engine errors and damaged
+ * envelopes, the system error code (ENOENT, EPIPE, …) for I/O errors, else the error's own name.
+ */
+function describe(e: unknown): [string, string] {
+  if (e instanceof EnvelopeError) return ['InvalidCiphertextException', e.message];
+  if (e instanceof FileError) return [e.code, e.message];
+  if (!(e instanceof Error)) return ['Error', String(e)];
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return [code, e.message.replace(`${code}: `, '')];
+  return [e.name, e.message];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -134,7 +140,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${command}: ${e.message}\n\n${USAGE}\n`);
       return 64;
     }
-    process.stderr.write(`${command}: ${exceptionName(e)}: ${e instanceof Error ? e.message : String(e)}\n`);
+    const [name, message] = describe(e);
+    process.stderr.write(`${command}: ${name}: ${message}\n`);
     return 1;
   }
 }

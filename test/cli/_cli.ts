@@ -25,11 +25,12 @@ export function requireBuild(): void {
   });
 }
 
-/** Runs keyward with `args`; `input` is its stdin. The environment has no KEYWARD_* variables. */
-export function keyward(args: string[], input?: Uint8Array | string, cwd = ROOT): Result {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
-  const r = spawnSync(process.execPath, [BIN, ...args], { input: input ?? '', env, cwd, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw r.error;
+/** Runs keyward with `args`; `input` is its stdin. The environment has no KEYWARD_* variables but `extraEnv`. */
+export function keyward(args: string[], input?: Uint8Array | string, extraEnv: Record<string, string> = {}): Result {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_'))), ...extraEnv };
+  const r = spawnSync(process.execPath, [BIN, ...args], { input: input ?? '', env, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  // EPIPE: keyward failed and exited before reading all its input; the status says how it ended.
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') throw r.error;
   return { status: r.status, stdout: r.stdout, out: r.stdout.toString('utf8'), err: r.stderr.toString('utf8') };
 }
 
