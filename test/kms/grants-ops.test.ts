@@ -72,6 +72,14 @@ describe('CreateGrant', () => {
     await rejectsWith(h.kw.retireGrant({ GrantToken: first.GrantToken }), 'NotFoundException');
   });
 
+  it('makes one grant of concurrent retries with the same Name', async () => {
+    const { admin, keyId } = await setup();
+    const req = { KeyId: keyId, GranteePrincipal: ALICE, Operations: ['Encrypt'], Name: 'retry' };
+    const results = await Promise.all(Array.from({ length: 6 }, () => admin.createGrant(req)));
+    expect(new Set(results.map((r) => r.GrantId)).size).toBe(1);
+    expect((await admin.listGrants({ KeyId: keyId })).Grants).toHaveLength(1);
+  });
+
   it('lets a grant with CreateGrant delegate only what it holds, constraints no looser', async () => {
     const { admin, alice, bob, keyId } = await setup();
     await admin.createGrant({

@@ -152,6 +152,20 @@ describe('ImportKeyMaterial', () => {
     expect(tail[0]).toMatchObject({ operation: 'ImportKeyMaterial', outcome: 'InvalidImportTokenException', keyId });
   });
 
+  it('lets only the first of concurrent imports of different material in', async () => {
+    const { kw, keyId } = await externalKey();
+    const materials = [randomBytes(32), randomBytes(32), randomBytes(32)];
+    const params = await Promise.all(materials.map(() => kw.getParametersForImport({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' })));
+    const results = await Promise.allSettled(materials.map((m, i) => kw.importKeyMaterial({
+      KeyId: keyId, ImportToken: params[i]!.ImportToken, EncryptedKeyMaterial: wrap(params[i]!.PublicKey, m, 'RSAES_OAEP_SHA_256'), ...NEVER,
+    })));
+    const won = results.findIndex((r) => r.status === 'fulfilled');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as Error).name).toBe('IncorrectKeyMaterialException');
+    const { CiphertextBlob } = await kw.encrypt({ KeyId: keyId, Plaintext: utf8('winner') });
+    expect(nodeOpen(materials[won]!, CiphertextBlob).toString()).toBe('winner');
+  });
+
   it('checks ExpirationModel and ValidTo as AWS does', async () => {
     const { h, kw, keyId } = await externalKey();
     const material = randomBytes(32);

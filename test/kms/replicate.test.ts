@@ -85,6 +85,14 @@ describe('ReplicateKey', () => {
     expect(text((await kw.inRegion(EU).decrypt({ CiphertextBlob: fromAp })).Plaintext)).toBe('ap');
   });
 
+  it('makes one replica of concurrent requests for the same region', async () => {
+    const { kw, keyId } = await primaryKey();
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => kw.replicateKey({ KeyId: keyId, ReplicaRegion: EU })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as Error).name).toBe('AlreadyExistsException');
+    expect((await kw.describeKey({ KeyId: keyId })).KeyMetadata.MultiRegionConfiguration?.ReplicaKeys).toHaveLength(1);
+  });
+
   it('gives the replica a state of its own', async () => {
     const { kw, keyId } = await primaryKey();
     await kw.disableKey({ KeyId: keyId });
