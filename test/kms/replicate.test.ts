@@ -93,6 +93,21 @@ describe('ReplicateKey', () => {
     expect((await kw.describeKey({ KeyId: keyId })).KeyMetadata.MultiRegionConfiguration?.ReplicaKeys).toHaveLength(1);
   });
 
+  it('replicates signing and HMAC keys: the replica signs and MACs with the primary\'s material', async () => {
+    const h = await engine();
+    const msg = utf8('same key in two regions');
+    const ecc = (await h.kw.createKey({ MultiRegion: true, KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata.KeyId;
+    await h.kw.replicateKey({ KeyId: ecc, ReplicaRegion: EU });
+    const eu = h.kw.inRegion(EU);
+    expect((await eu.getPublicKey({ KeyId: ecc })).PublicKey).toEqual((await h.kw.getPublicKey({ KeyId: ecc })).PublicKey);
+    const { Signature } = await eu.sign({ KeyId: ecc, Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' });
+    expect((await h.kw.verify({ KeyId: ecc, Message: msg, Signature, SigningAlgorithm: 'ECDSA_SHA_256' })).SignatureValid).toBe(true);
+    const mac = (await h.kw.createKey({ MultiRegion: true, KeySpec: 'HMAC_384', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata.KeyId;
+    await h.kw.replicateKey({ KeyId: mac, ReplicaRegion: EU });
+    const a = await h.kw.generateMac({ KeyId: mac, Message: msg, MacAlgorithm: 'HMAC_SHA_384' });
+    expect((await eu.generateMac({ KeyId: mac, Message: msg, MacAlgorithm: 'HMAC_SHA_384' })).Mac).toEqual(a.Mac);
+  });
+
   it('gives the replica a state of its own', async () => {
     const { kw, keyId } = await primaryKey();
     await kw.disableKey({ KeyId: keyId });
