@@ -56,12 +56,32 @@ export async function readInput(path: string | undefined, max: number, tooLong: 
   return Buffer.concat(parts);
 }
 
+let stdoutError: NodeJS.ErrnoException | undefined;
+
+/** Records a failure of stdout (a reader that went away: `keyward decrypt | head`) instead of crashing on it. */
+export function watchStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    stdoutError = e;
+  });
+}
+
+/** The error to report for a failed write: stdout's own failure when it had one. */
+function stdoutFailure(e: unknown): unknown {
+  if (!stdoutError) return e;
+  const reason = stdoutError.code === 'EPIPE' ? 'the reader closed it' : stdoutError.message;
+  return new FileError(stdoutError.code ?? 'EIO', `cannot write to stdout: ${reason}`);
+}
+
 /** Streams `input` through `transform` into `out` (stdout, or a file replaced only on success). */
 export async function transformTo(input: Readable, transform: Transform, out: string | undefined): Promise<void> {
   if (isStd(out)) {
-    await pipeline(input, transform, async (source: AsyncIterable<Uint8Array>) => {
-      for await (const chunk of source) await writeStdout(chunk);
-    });
+    try {
+      await pipeline(input, transform, async (source: AsyncIterable<Uint8Array>) => {
+        for await (const chunk of source) await writeStdout(chunk);
+      });
+    } catch (e) {
+      throw stdoutFailure(e);
+    }
     return;
   }
   const path = out!;
@@ -92,5 +112,10 @@ export async function writeOutput(bytes: Uint8Array, out: string | undefined): P
 }
 
 async function writeStdout(chunk: Uint8Array | string): Promise<void> {
-  if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  if (stdoutError) throw stdoutFailure(stdoutError);
+  try {
+    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  } catch (e) {
+    throw stdoutFailure(e);
+  }
 }

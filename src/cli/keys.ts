@@ -1,5 +1,5 @@
 // Store and key commands: init, create-key, list-keys, describe-key, rotate, schedule-deletion.
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UNSEAL_KEY_ENV, UNSEAL_KEY_FILE } from '../keys/unseal.js';
 import { AlreadyExistsException } from '../kms/errors.js';
@@ -20,11 +20,12 @@ const init: Command = {
     if (existsSync(join(dir, STORE_FILE))) {
       throw new AlreadyExistsException(`${dir} already holds a Keyward store; refusing to initialize it again (remove the directory first to start over)`);
     }
-    // mkdir returns the first directory it created: only a directory made here is narrowed to 0700
-    // (its mode is masked by the umask), never one the user already had.
-    if (mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(dir, 0o700);
+    const existed = existsSync(dir);
     const fromEnv = process.env[UNSEAL_KEY_ENV] !== undefined;
+    // Keyward.open checks its options before it creates the directory (mode 0700, masked by the umask).
     const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...(g.region !== undefined ? { region: g.region } : {}) });
+    // Only a directory made here is set to exactly 0700, never one the user already had.
+    if (!existed) chmodSync(dir, 0o700);
     const region = kw.region;
     const account = kw.account;
     await kw.close();

@@ -8,7 +8,7 @@ import { globalOptions, parse, splitCommand, UsageError } from './args.js';
 import { auditCommands } from './audit.js';
 import type { Command } from './command.js';
 import { dataCommands } from './data.js';
-import { FileError } from './io.js';
+import { FileError, watchStdout } from './io.js';
 import { keyCommands } from './keys.js';
 
 const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [options]
@@ -146,9 +146,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// A reader that goes away early (`keyward audit tail | head -1`) is not an error of ours.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code !== 'EPIPE') throw e;
-});
-
+watchStdout();
 process.exitCode = await main(process.argv.slice(2));
