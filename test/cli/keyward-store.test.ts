@@ -60,6 +60,12 @@ describe('keyward init', () => {
     failed(keyward(['list-keys', '--dir', dir]), /^keyward list-keys: UnsealError: no unseal key: .*unseal.key does not exist and KEYWARD_UNSEAL_KEY is not set/);
   });
 
+  it('a bad --region is refused before anything is created', () => {
+    const dir = join(tmp(), 'store');
+    failed(keyward(['init', '--dir', dir, '--region', 'moon']), /^keyward init: ValidationException: invalid region "moon"/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('commands on a directory without a store fail with NotFoundException and create nothing', () => {
     const dir = join(tmp(), 'nothing-here');
     for (const args of [['list-keys'], ['describe-key', 'alias/x'], ['audit', 'verify'], ['decrypt']]) {
