@@ -53,6 +53,7 @@ function message(values: Parsed['values'], op: string): Promise<Uint8Array> {
     new ValidationException(`the input is longer than ${MAX_MESSAGE} bytes, the most ${op} takes; hash it and pass the digest with --digest`));
 }
 
+/** The engine checks the algorithm against the key's spec (InvalidKeyUsageException, ValidationException). */
 function signParams(values: Parsed['values']): { KeyId: string; SigningAlgorithm: SigningAlgorithm; MessageType: MessageType } {
   return { KeyId: need(values, 'key'), SigningAlgorithm: need(values, 'algorithm') as SigningAlgorithm, MessageType: values.digest === true ? 'DIGEST' : 'RAW' };
 }
