@@ -126,6 +126,8 @@ export class Keyward {
         if (fresh && process.env[UNSEAL_KEY_ENV] === undefined && !existsSync(join(dir, 'unseal.key'))) await createUnsealKeyFile(dir);
         unsealKey = loadUnsealKey(dir);
       }
+      // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+      if (fresh) closeSync(openSync(join(dir, STORE_FILE), 'wx', 0o600));
       store = await openSqliteStore(join(dir, STORE_FILE));
       const provider = opts.provider ?? new WasmProvider();
       const hopts = {

@@ -13,8 +13,10 @@ describe('open and initialize', () => {
   it('creates a 0600 unseal key and a store that reopens with its keys', async () => {
     const h = await engine();
     expect(statSync(join(h.dir, 'unseal.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(h.dir, 'keyward.db')).mode & 0o777).toBe(0o600);
     const { KeyMetadata } = await h.kw.createKey({ Description: 'persisted' });
     const blob = (await h.kw.encrypt({ KeyId: KeyMetadata.KeyId, Plaintext: utf8('hello') })).CiphertextBlob;
+    expect(statSync(join(h.dir, 'keyward.db-wal')).mode & 0o777).toBe(0o600);
     const kw = await h.reopen();
     expect((await kw.describeKey({ KeyId: KeyMetadata.KeyId })).KeyMetadata.Description).toBe('persisted');
     expect(new TextDecoder().decode((await kw.decrypt({ CiphertextBlob: blob })).Plaintext)).toBe('hello');
