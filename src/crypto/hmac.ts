@@ -83,6 +83,14 @@ export interface Hmac {
   digest(): Uint8Array;
 }
 
+/** key's HMAC context (inner and outer hash states), copied out of WASM memory, which is then wiped. */
+function keyedState(s: Sha, key: Uint8Array): Uint8Array {
+  keyHmac(s, key);
+  const state = mem().slice(HMAC_CTX, HMAC_CTX + 2 * s.ctxLen);
+  wipe(HMAC_CTX, state.length);
+  return state;
+}
+
 class HmacImpl implements Hmac {
   readonly #s: Sha;
   readonly #len: number;
@@ -92,9 +100,7 @@ class HmacImpl implements Hmac {
   constructor(s: Sha, key: Uint8Array) {
     this.#s = s;
     this.#len = 2 * s.ctxLen;
-    keyHmac(s, key);
-    this.#state = mem().slice(HMAC_CTX, HMAC_CTX + this.#len);
-    wipe(HMAC_CTX, this.#len);
+    this.#state = keyedState(s, key);
   }
 
   get outputLen(): number {
@@ -137,39 +143,6 @@ export interface HmacKey {
   destroy(): void;
 }
 
-class HmacKeyImpl implements HmacKey {
-  readonly #s: Sha;
-  readonly #len: number;
-  #state: Uint8Array | undefined;
-
-  constructor(s: Sha, key: Uint8Array) {
-    this.#s = s;
-    this.#len = 2 * s.ctxLen;
-    keyHmac(s, key);
-    this.#state = mem().slice(HMAC_CTX, HMAC_CTX + this.#len);
-    wipe(HMAC_CTX, this.#len);
-  }
-
-  get outputLen(): number {
-    return this.#s.outputLen;
-  }
-
-  mac(msg: Uint8Array): Uint8Array {
-    if (this.#state === undefined) throw new Error(`HMAC-${this.#s.name} key was destroyed`);
-    abytes(msg, 'msg');
-    mem().set(this.#state, HMAC_CTX);
-    feed(msg, HMAC_UPDATE[this.#s.bits]);
-    hmacFinal(this.#s.bits);
-    wipe(HMAC_CTX, this.#len);
-    return mem().slice(OUT, OUT + this.#s.outputLen);
-  }
-
-  destroy(): void {
-    this.#state?.fill(0);
-    this.#state = undefined;
-  }
-}
-
 /**
  * A reusable HMAC key (for a MAC computed over many messages, such as an audit chain): half the
  * compressions of hmac() on short messages, since the key schedule is not redone per message.
@@ -177,7 +150,23 @@ class HmacKeyImpl implements HmacKey {
 export function createHmacKey(hash: HashName, key: Uint8Array): HmacKey {
   const s = SHA[ahash(hash)];
   abytes(key, 'key');
-  return new HmacKeyImpl(s, key);
+  let state: Uint8Array | undefined = keyedState(s, key);
+  return {
+    outputLen: s.outputLen,
+    mac(msg: Uint8Array): Uint8Array {
+      if (state === undefined) throw new Error(`HMAC-${s.name} key was destroyed`);
+      abytes(msg, 'msg');
+      mem().set(state, HMAC_CTX);
+      feed(msg, HMAC_UPDATE[s.bits]);
+      hmacFinal(s.bits);
+      wipe(HMAC_CTX, state.length);
+      return mem().slice(OUT, OUT + s.outputLen);
+    },
+    destroy(): void {
+      state?.fill(0);
+      state = undefined;
+    },
+  };
 }
 
 /** An incremental HMAC-SHA-256/384/512 under key. */
