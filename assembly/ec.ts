@@ -12,10 +12,10 @@
 // - mulCt: variable base (ECDH), fixed 4-bit windows, table of 0..15·Q read by a masked scan of all
 //   16 entries; 4 doublings and 1 addition per window whatever the digits.
 // - mulGen: fixed base (signing, key generation), signed w-bit digits (Booth recoding,
-//   −(2^(w−1) − 1)..2^(w−1)) on a Lim–Lee comb of t teeth: w = 6 and t = 1 for the 256-bit curves
-//   (a plain fixed-base table, 43 mixed additions and no doubling), w = 4 and t = 4 for P-384 and
+//   −(2^(w−1) − 1)..2^(w−1)) on a Lim–Lee comb of t teeth: w = 7 and t = 1 for the 256-bit curves
+//   (a plain fixed-base table, 37 mixed additions and no doubling), w = 4 and t = 4 for P-384 and
 //   P-521. Row i of the table holds j·2^(wti)·G (j = 1..2^(w−1), affine), built once per curve at
-//   first use into a static region (88 KiB for a 256-bit curve, 19 and 37 KiB for P-384 and P-521).
+//   first use into a static region (148 KiB for a 256-bit curve, 19 and 37 KiB for P-384 and P-521).
 //   One mixed addition per digit plus w(t − 1) doublings; each row is read by a masked v128 scan, the
 //   sign applied by a masked negation, a zero digit discarded by a masked move.
 // - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: Jacobian coordinates with
@@ -53,15 +53,15 @@ const CURVES: usize = memory.data(4 * <i32>C_STRIDE, 16);
 const READY: usize = memory.data(8);
 
 // Fixed-base tables: rows · 2^(w−1) entries · (x, y) of N limbs padded to a multiple of 16 bytes,
-// rows = ceil(windows / teeth) for w-bit windows. The 256-bit curves, the busiest, get 6-bit windows
-// and one tooth (43 rows of 32 entries, 88 KiB each): 43 mixed additions and no doubling per
+// rows = ceil(windows / teeth) for w-bit windows. The 256-bit curves, the busiest, get 7-bit windows
+// and one tooth (37 rows of 64 entries, 148 KiB each): 37 mixed additions and no doubling per
 // multiplication. P-384 and P-521 get 4-bit windows and 4 teeth, which keeps their tables small.
-const TAB_P256: usize = memory.data(43 * 32 * 64, 16);
+const TAB_P256: usize = memory.data(37 * 64 * 64, 16);
 const TAB_P384: usize = memory.data(25 * 8 * 96, 16);
 const TAB_P521: usize = memory.data(33 * 8 * 144, 16);
-const TAB_K1: usize = memory.data(43 * 32 * 64, 16);
+const TAB_K1: usize = memory.data(37 * 64 * 64, 16);
 // Projective multiples and prefix products while a table row is built (public values).
-const MAX_ENT: i32 = 32;
+const MAX_ENT: i32 = 64;
 const BUILD: usize = memory.data(MAX_ENT * <i32>(PT + FE), 16);
 
 // The selected curve.
@@ -170,7 +170,7 @@ export function useCurve(id: i32): bool {
   cGY = base + C_GY;
   cSQ = base + C_SQ;
   cTab = tab;
-  cWB = bits == 256 ? 6 : 4;
+  cWB = bits == 256 ? 7 : 4;
   cEnt = 1 << (cWB - 1);
   cWin = bits / cWB + 1;
   cComb = bits == 256 ? 1 : 4;
@@ -482,7 +482,8 @@ function buildTable(): void {
 }
 
 // Booth recoding of k into cWin signed w-bit digits stored as magnitude | sign << 7 at dst: v = window
-// + carry in 0..2^w; v > 2^(w−1) becomes v − 2^w with a carry out. Branch-free.
+// + carry in 0..2^w; v > 2^(w−1) becomes v − 2^w with a carry out (magnitudes up to 2^(w−1) stay
+// below the sign bit for w ≤ 7). Branch-free.
 function recode(dst: usize, k: usize): void {
   const w = cWB;
   const full: u32 = 1 << <u32>w;
