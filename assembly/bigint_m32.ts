@@ -330,7 +330,8 @@ export function montMul(cx: usize, r: usize, a: usize, b: usize): void {
     v128.store(end - 16, v128.and(x3, lo));
     v128.store(end, i64x2.shr_u(x3, 32));
   }
-  // T = Ta + Tm (n + 1 limbs) and T − m in one pass; T − m kept when T ≥ m.
+  // T = Ta + Tm (n + 1 limbs) into r and T − m into MS2 in one pass (a and b are no longer read);
+  // T − m replaces T when T ≥ m, by a v128 masked select.
   const m = cx + CX_M;
   let cy: u64 = 0;
   let br: u64 = 0;
@@ -339,15 +340,13 @@ export function montMul(cx: usize, r: usize, a: usize, b: usize): void {
     cy = s >> 32;
     const d: u64 = (s & 0xFFFFFFFF) - <u64>load<u32>(m + off(j)) - br;
     br = d >> 63;
-    store<u32>(MS + off(j), <u32>s);
+    store<u32>(r + off(j), <u32>s);
     store<u32>(MS2 + off(j), <u32>d);
   }
   const top: u64 = load<u64>(end) + load<u64>(end, 8) + cy;
-  const keep = <u32>((top - br) >> 63);
-  const mk = mask32(keep);
-  for (let j = 0; j < n; j++) {
-    const x = load<u32>(MS2 + off(j));
-    store<u32>(r + off(j), x ^ (mk & (x ^ load<u32>(MS + off(j)))));
+  const keep = i32x4.splat(<i32>mask32(<u32>((top - br) >> 63)));
+  for (let o: usize = 0; o < off(n); o += 16) {
+    v128.store(r + o, v128.bitselect(v128.load(r + o), v128.load(MS2 + o), keep));
   }
 }
 
