@@ -4,11 +4,11 @@ import type { Call, Engine } from './engine.js';
 import { isAliasName } from './engine.js';
 import { AlreadyExistsException, InvalidAliasNameException, NotFoundException, ValidationException } from './errors.js';
 import type * as T from './types.js';
-import { listParams, req } from './validate.js';
+import { listParams, req, show } from './validate.js';
 
 function aliasName(v: unknown): string {
   if (typeof v !== 'string' || !isAliasName(v)) {
-    throw new InvalidAliasNameException(`AliasName ${JSON.stringify(v)}: expected alias/ followed by 1 to 250 of [a-zA-Z0-9/_-]`);
+    throw new InvalidAliasNameException(`AliasName ${show(v)}: expected alias/ followed by 1 to 250 of [a-zA-Z0-9/_-]`);
   }
   if (v.startsWith('alias/aws/')) throw new InvalidAliasNameException(`AliasName ${v}: the alias/aws/ prefix is reserved for AWS managed keys`);
   return v;

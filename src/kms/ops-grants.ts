@@ -12,7 +12,7 @@ import {
 import { grantConditionKeys, mayRetireGrant, validateGrantRequest } from './grants.js';
 import { assertPrincipalArn } from './principal.js';
 import type * as T from './types.js';
-import { grantTokens, listParams, req } from './validate.js';
+import { grantTokens, listParams, req, show } from './validate.js';
 
 export interface CreateGrantRequest {
   KeyId: string;
@@ -83,7 +83,7 @@ function grantIdOfToken(token: unknown): string {
 }
 
 function grantId(v: unknown): string {
-  if (typeof v !== 'string' || !GRANT_ID.test(v)) throw new InvalidGrantIdException(`GrantId ${JSON.stringify(v)}: expected 64 hexadecimal characters`);
+  if (typeof v !== 'string' || !GRANT_ID.test(v)) throw new InvalidGrantIdException(`GrantId ${show(v)}: expected 64 hexadecimal characters`);
   return v;
 }
 
@@ -108,9 +108,22 @@ function sameParameters(g: StoredGrant, r: CreateGrantRequest): boolean {
     && ops(g.Operations) === ops(r.Operations) && canonicalConstraints(g.Constraints) === canonicalConstraints(r.Constraints);
 }
 
+/**
+ * A field that must be a string when present. Checked here, at the edge, so the format checks after it
+ * (principal.ts, grants.ts) only ever test and describe strings: a BigInt or a null-prototype object
+ * would make their regex test or JSON message throw a TypeError.
+ */
+function stringOrAbsent(v: unknown, field: string): void {
+  if (v !== undefined && typeof v !== 'string') throw new ValidationException(`${field}: expected a string, got ${show(v)}`);
+}
+
 export async function createGrant(e: Engine, call: Call, r: CreateGrantRequest): Promise<CreateGrantResponse> {
   req(r, 'CreateGrant');
   grantTokens(r.GrantTokens);
+  stringOrAbsent(r.GranteePrincipal, 'GranteePrincipal');
+  stringOrAbsent(r.RetiringPrincipal, 'RetiringPrincipal');
+  stringOrAbsent(r.Name, 'Name');
+  if (Array.isArray(r.Operations)) r.Operations.forEach((op, i) => stringOrAbsent(op, `Operations[${i}]`));
   if (r.Constraints !== undefined && (typeof r.Constraints !== 'object' || r.Constraints === null || Array.isArray(r.Constraints))) {
     throw new ValidationException('Constraints: expected an object with EncryptionContextSubset or EncryptionContextEquals');
   }
@@ -160,6 +173,7 @@ export async function listGrants(e: Engine, call: Call, r: ListGrantsRequest): P
   req(r, 'ListGrants');
   const { limit, marker } = listParams(r, 100, 50);
   const id = r.GrantId === undefined ? undefined : grantId(r.GrantId);
+  stringOrAbsent(r.GranteePrincipal, 'GranteePrincipal');
   if (r.GranteePrincipal !== undefined) assertPrincipalArn(r.GranteePrincipal, 'GranteePrincipal');
   const entry = await e.resolve(call, r.KeyId, { allowAlias: false });
   e.authorize(call, entry, 'ListGrants');
@@ -174,6 +188,7 @@ export async function listGrants(e: Engine, call: Call, r: ListGrantsRequest): P
 export async function listRetirableGrants(e: Engine, call: Call, r: ListRetirableGrantsRequest): Promise<ListGrantsResponse> {
   req(r, 'ListRetirableGrants');
   const { limit, marker } = listParams(r, 100, 50);
+  stringOrAbsent(r.RetiringPrincipal, 'RetiringPrincipal');
   assertPrincipalArn(r.RetiringPrincipal, 'RetiringPrincipal');
   e.authorizeAccount(call, 'ListRetirableGrants');
   if (principalAccount(r.RetiringPrincipal) !== principalAccount(call.principal)) {

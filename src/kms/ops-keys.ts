@@ -11,7 +11,7 @@ import {
 import { KEY_SPECS, SPEC_USAGES, keyMetadata, providerSpec, type StoredMeta } from './model.js';
 import { defaultKeyPolicy, evaluatePolicy, parsePolicy } from './policy.js';
 import type * as T from './types.js';
-import { listParams, optBool, optInt, optOneOf, optString, req } from './validate.js';
+import { listParams, optBool, optInt, optOneOf, optString, req, show } from './validate.js';
 
 const MAX_TAGS = 50;
 
@@ -153,7 +153,7 @@ export async function cancelKeyDeletion(e: Engine, call: Call, r: T.KeyIdRequest
 }
 
 function policyName(v: unknown): void {
-  if (v !== undefined && v !== 'default') throw new NotFoundException(`policy ${JSON.stringify(v)} does not exist; the only policy name is 'default'`);
+  if (v !== undefined && v !== 'default') throw new NotFoundException(`policy ${show(v)} does not exist; the only policy name is 'default'`);
 }
 
 export async function getKeyPolicy(e: Engine, call: Call, r: T.KeyIdRequest & { PolicyName?: string }): Promise<{ Policy: string; PolicyName: string }> {
