@@ -1,0 +1,47 @@
+// A private SoftHSM2 token directory per test file. SoftHSM2 reads SOFTHSM2_CONF when the module is
+// initialized, so call softhsmTokens() at the top of the test file, before anything loads the module
+// (vitest runs each file in its own process: pool 'forks'). SoftHSM2 missing is a failure naming the
+// package to install, never a skip.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HsmConfig } from '../../src/hsm/config.js';
+
+export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+export const USER_PIN = '24680135';
+export const SO_PIN = '97531864';
+
+function hasUtil(): boolean {
+  try {
+    execFileSync('softhsm2-util', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let dir: string | undefined;
+
+/** Initializes one token per label in a fresh token directory; returns a provider config for each. */
+export function softhsmTokens<L extends string>(...labels: L[]): Record<L, HsmConfig> & { dir: string } {
+  if (!existsSync(SOFTHSM_MODULE) || !hasUtil()) {
+    throw new Error(
+      `SoftHSM2 is required by the PKCS#11 tests and is not installed (${SOFTHSM_MODULE} or softhsm2-util missing): ` +
+        'install it with `sudo apt-get install softhsm2` (Debian/Ubuntu), then run the tests again',
+    );
+  }
+  if (dir !== undefined) throw new Error('softhsmTokens() runs once per test file, before the module is loaded');
+  dir = mkdtempSync(join(tmpdir(), 'keyward-softhsm-'));
+  const tokens = join(dir, 'tokens');
+  execFileSync('mkdir', ['-p', tokens]);
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  process.env.SOFTHSM2_CONF = conf;
+  const out = { dir } as Record<L, HsmConfig> & { dir: string };
+  for (const label of labels) {
+    execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', USER_PIN, '--so-pin', SO_PIN], { stdio: 'ignore' });
+    (out as Record<string, HsmConfig>)[label] = { module: SOFTHSM_MODULE, tokenLabel: label, pin: USER_PIN, sessions: 2 };
+  }
+  return out;
+}
