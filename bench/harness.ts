@@ -135,6 +135,77 @@ export async function runSuite(suite: Suite, opts: RunOptions): Promise<Row[]> {
   return rows;
 }
 
+/**
+ * An implementation of an asynchronous operation, measured in batches: each timed run() starts the
+ * suite's `batch` calls at once and resolves when all have. Concurrency is the point for operations
+ * that share a resource, such as an engine whose group commit makes one fsync for all calls in flight.
+ */
+export interface AsyncImpl {
+  name: string;
+  /** Prepares the implementation and checks its answers; throws CrossValidationError for a wrong one, so nothing is timed. */
+  setup(): Promise<void>;
+  /** One timed batch of `batch` calls. */
+  run(): Promise<void>;
+  /** Checks what timing left behind and releases what setup took; runs even when timing failed. */
+  teardown(): Promise<void>;
+}
+
+export interface AsyncSuite {
+  name: string;
+  /** Bytes each operation handles (the size and MB/s columns). */
+  size: number;
+  /** Calls in flight per run(). */
+  batch: number;
+  baseline: string;
+  impls: AsyncImpl[];
+}
+
+/**
+ * Times an AsyncSuite: ops/s is batch × batches per second; the latency columns are a batch's time divided
+ * by `batch`, an amortized cost per operation, not the latency any single call saw.
+ */
+export async function runAsyncSuite(suite: AsyncSuite, opts: RunOptions): Promise<Row[]> {
+  if (!suite.impls.some((i) => i.name === suite.baseline)) throw new Error(`suite ${suite.name}: baseline ${suite.baseline} is not one of its implementations`);
+  const ready: AsyncImpl[] = [];
+  let outcome: { rows: Row[] } | { error: unknown };
+  try {
+    for (const impl of suite.impls) {
+      ready.push(impl);
+      await impl.setup();
+    }
+    outcome = { rows: await timeAsync(suite, opts) };
+  } catch (error) {
+    outcome = { error };
+  }
+  // Teardown runs whatever happened; a failure before it is the one reported.
+  const teardowns = await Promise.allSettled(ready.map((i) => i.teardown()));
+  if ('error' in outcome) throw outcome.error;
+  const failed = teardowns.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (failed) throw failed.reason;
+  for (const row of outcome.rows) opts.onRow?.(row);
+  return outcome.rows;
+}
+
+async function timeAsync(suite: AsyncSuite, opts: RunOptions): Promise<Row[]> {
+  const bench = new Bench({ time: opts.time, warmupTime: opts.warmupTime });
+  for (const impl of suite.impls) bench.add(impl.name, () => impl.run(), { async: true });
+  await bench.run();
+  const rows: Row[] = [];
+  for (const task of bench.tasks) {
+    const r = task.result;
+    if (r.state !== 'completed') throw new Error(`${suite.name}: ${task.name} ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);
+    const opsPerSec = (1000 * suite.batch) / r.period;
+    rows.push({
+      suite: suite.name, size: suite.size, impl: task.name, opsPerSec, mbPerSec: (opsPerSec * suite.size) / 1e6,
+      p50us: (r.latency.p50 * 1000) / suite.batch, p99us: (r.latency.p99 * 1000) / suite.batch,
+      samples: r.latency.samplesCount * suite.batch, ratio: 0,
+    });
+  }
+  const base = rows.find((row) => row.impl === suite.baseline)!;
+  for (const row of rows) row.ratio = row.opsPerSec / base.opsPerSec;
+  return rows;
+}
+
 export function formatSize(n: number): string {
   if (n >= 2 ** 20 && n % 2 ** 20 === 0) return `${n / 2 ** 20} MiB`;
   if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;

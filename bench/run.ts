@@ -1,18 +1,19 @@
 // `npm run bench`: runs the suites, prints a table, writes bench/results/<name>.json and .md.
-//   --suite NAME[,NAME]  only these suites        --time MS   timed ms per case (default 500)
+//   --suite NAME[,NAME]  only these suites, or groups (kms = kms-*)   --time MS   timed ms per case (default 500)
 //   --out NAME           results file name (default: latest)
 //   --check              exit 1 if a performance target (bench/targets.ts) is missed
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { consoleLine, CrossValidationError, machine, markdownTable, runSuite, type Row, type Suite } from './harness.js';
+import { consoleLine, CrossValidationError, machine, markdownTable, runAsyncSuite, runSuite, type AsyncSuite, type Row, type Suite } from './harness.js';
 import { ecdsaSuites } from './suites/ecdsa.js';
+import { kmsSuites } from './suites/kms.js';
 import { rsaSuites } from './suites/rsa.js';
 import { symmetricSuites } from './suites/symmetric.js';
 import { checkTargets } from './targets.js';
 
-const ALL: Suite[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites];
+const ALL: (Suite | AsyncSuite)[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites, ...kmsSuites];
 
 const { values } = parseArgs({
   options: {
@@ -26,9 +27,10 @@ const { values } = parseArgs({
 const time = Number(values.time);
 if (!Number.isFinite(time) || time <= 0) throw new RangeError(`expected --time in milliseconds, got ${values.time}`);
 const wanted = values.suite?.split(',');
-const unknown = wanted?.filter((n) => !ALL.some((s) => s.name === n)) ?? [];
+const named = (s: { name: string }, n: string) => s.name === n || s.name.startsWith(`${n}-`);
+const unknown = wanted?.filter((n) => !ALL.some((s) => named(s, n))) ?? [];
 if (unknown.length > 0) throw new RangeError(`unknown suite ${unknown.join(', ')}; suites: ${ALL.map((s) => s.name).join(', ')}`);
-const suites = wanted ? ALL.filter((s) => wanted.includes(s.name)) : ALL;
+const suites = wanted ? ALL.filter((s) => wanted.some((n) => named(s, n))) : ALL;
 
 const m = machine();
 console.log(`keyward bench — ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, OpenSSL ${m.openssl}, ${m.date}`);
@@ -37,7 +39,8 @@ console.log(`${time} ms per case; ops/s, MB/s, per-operation latency, ratio to e
 const rows: Row[] = [];
 try {
   for (const suite of suites) {
-    rows.push(...(await runSuite(suite, { time, warmupTime: Math.min(200, time / 2), onRow: (r) => console.log(consoleLine(r)) })));
+    const opts = { time, warmupTime: Math.min(200, time / 2), onRow: (r: Row) => console.log(consoleLine(r)) };
+    rows.push(...('batch' in suite ? await runAsyncSuite(suite, opts) : await runSuite(suite, opts)));
     console.log();
   }
 } catch (e) {
