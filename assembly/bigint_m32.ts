@@ -52,9 +52,11 @@ const CH: usize = ACC + NB;
 const CH2: usize = CH + NB;
 const TB1: usize = CH2 + NB;
 const TB2: usize = TB1 + <usize>TBL * STRIDE;
+// The 32 entry masks of a table scan (they tell the selected entry).
+const TSM: usize = TB2 + <usize>TBL * STRIDE;
 // Division: remainder, trial remainder, divisor; gcd working values: each up to 2·MAXL + 8 limbs.
 const DVB: i32 = 8 * (MAXL + 8);
-const DV_R: usize = TB2 + <usize>TBL * STRIDE;
+const DV_R: usize = TSM + <usize>TBL * 16;
 const DV_T: usize = DV_R + <usize>DVB;
 const DV_M: usize = DV_T + <usize>DVB;
 const GA: usize = DV_M + <usize>DVB;
@@ -445,16 +447,19 @@ export function montToValue(cx: usize, r: usize, a: usize): void {
   montMul(cx, r, a, ONE_PLAIN);
 }
 
-// dst = table[idx] for idx < 32, reading every entry (n limbs each, n a multiple of 4).
+// dst = table[idx] for idx < 32, reading every entry (n limbs each, n a multiple of 4): the entry
+// masks first, then each 16-byte column of dst gathered in a register across all 32 entries.
 function tableSelect(dst: usize, table: usize, idx: u32, n: i32): void {
-  const bytes = off(n);
-  memory.fill(dst, 0, bytes);
   for (let i: u32 = 0; i < <u32>TBL; i++) {
-    const mk = i32x4.splat(<i32>mask32(((i ^ idx) - 1) >> 31));
-    const e = table + <usize>i * STRIDE;
-    for (let o: usize = 0; o < bytes; o += 16) {
-      v128.store(dst + o, v128.or(v128.load(dst + o), v128.and(v128.load(e + o), mk)));
+    v128.store(TSM + (<usize>i << 4), i32x4.splat(<i32>mask32(((i ^ idx) - 1) >> 31)));
+  }
+  const bytes = off(n);
+  for (let o: usize = 0; o < bytes; o += 16) {
+    let acc = i32x4.splat(0);
+    for (let i: usize = 0; i < <usize>TBL; i++) {
+      acc = v128.or(acc, v128.and(v128.load(table + i * STRIDE + o), v128.load(TSM + (i << 4))));
     }
+    v128.store(dst + o, acc);
   }
 }
 
@@ -477,13 +482,14 @@ function tableBuild(cx: usize, table: usize, a: usize): void {
 }
 
 // r = a^e (Montgomery form in and out), m of at most MAXT limbs, e of el limbs, secret: all 32·el bits are processed in
-// fixed 5-bit windows, each costing 5 squarings, one masked table scan and one multiplication.
+// fixed 5-bit windows, each costing 5 squarings, one masked table scan and one multiplication; the
+// top window's entry is the starting value.
 export function montPow(cx: usize, r: usize, a: usize, e: usize, el: i32): void {
   const n = ctxLimbs(cx);
   tableBuild(cx, TB1, a);
   const wins = (32 * el + WIN - 1) / WIN;
-  memory.copy(ACC, cx + CX_ONE, off(n));
-  for (let k = wins - 1; k >= 0; k--) {
+  tableSelect(ACC, TB1, window(e, el, (wins - 1) * WIN), n);
+  for (let k = wins - 2; k >= 0; k--) {
     for (let s = 0; s < WIN; s++) montMul(cx, ACC, ACC, ACC);
     tableSelect(SEL, TB1, window(e, el, k * WIN), n);
     montMul(cx, ACC, ACC, SEL);
@@ -492,14 +498,17 @@ export function montPow(cx: usize, r: usize, a: usize, e: usize, el: i32): void 
 }
 
 // r = a1^e1 · a2^e2 (Montgomery form), both exponents el limbs and secret: the squarings are shared
-// (Shamir's trick), each window multiplies by one scanned entry of each table.
+// (Shamir's trick), each window multiplies by one scanned entry of each table (the top windows'
+// product is the starting value).
 export function montPow2(cx: usize, r: usize, a1: usize, e1: usize, a2: usize, e2: usize, el: i32): void {
   const n = ctxLimbs(cx);
   tableBuild(cx, TB1, a1);
   tableBuild(cx, TB2, a2);
   const wins = (32 * el + WIN - 1) / WIN;
-  memory.copy(ACC, cx + CX_ONE, off(n));
-  for (let k = wins - 1; k >= 0; k--) {
+  tableSelect(ACC, TB1, window(e1, el, (wins - 1) * WIN), n);
+  tableSelect(SEL, TB2, window(e2, el, (wins - 1) * WIN), n);
+  montMul(cx, ACC, ACC, SEL);
+  for (let k = wins - 2; k >= 0; k--) {
     for (let s = 0; s < WIN; s++) montMul(cx, ACC, ACC, ACC);
     tableSelect(SEL, TB1, window(e1, el, k * WIN), n);
     montMul(cx, ACC, ACC, SEL);
