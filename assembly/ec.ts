@@ -503,9 +503,14 @@ function recode(dst: usize, k: usize): void {
 function selectEntry(row: usize, mag: u32): void {
   if (cES == 64) {
     let a0 = i64x2.splat(0), a1 = i64x2.splat(0), a2 = i64x2.splat(0), a3 = i64x2.splat(0);
+    // The mask of entry j is a lane compare of a running counter with mag (pcmpeqd: no branch).
+    const want = i32x4.splat(<i32>mag);
+    const one = i32x4.splat(1);
+    let idx = i32x4.splat(0);
     let e = row;
     for (let j = 1; j <= cEnt; j++) {
-      const m = i32x4.splat(mask32(eq32(<u32>j, mag)));
+      idx = i32x4.add(idx, one);
+      const m = i32x4.eq(idx, want);
       a0 = v128.or(a0, v128.and(v128.load(e), m));
       a1 = v128.or(a1, v128.and(v128.load(e, 16), m));
       a2 = v128.or(a2, v128.and(v128.load(e, 32), m));
