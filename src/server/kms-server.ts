@@ -1,0 +1,231 @@
+// The AWS-KMS-compatible HTTP endpoint: node:http (or https), `POST /` with the JSON 1.1 protocol and
+// SigV4 on every request, `GET /healthz` without. Order of work per request: size-limited body, SigV4
+// (before the engine is touched, so a refused request leaves no audit record), target, JSON, then the
+// engine call as the authenticated principal. One access-log entry per request, never a body or secret.
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { KmsError } from '../kms/errors.js';
+import type { Keyward } from '../kms/keyward.js';
+import type { Credential } from './credentials.js';
+import { MethodNotAllowed, NotFound, RequestEntityTooLargeException } from './errors.js';
+import { decodeRequest, encodeError, encodeResponse, invoke, operationOf, OPERATIONS, TARGET_PREFIX, wipeRequest } from './kms-protocol.js';
+import { SigV4Verifier } from './sigv4.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+
+/** One line of the access log. */
+export interface AccessLogEntry {
+  time: string;
+  requestId: string;
+  remote: string | undefined;
+  method: string;
+  path: string;
+  /** The KMS operation, when X-Amz-Target names a known one. */
+  operation?: string;
+  /** The authenticated principal and its access key id (absent when authentication failed). */
+  principal?: string;
+  accessKeyId?: string;
+  status: number;
+  /** The AWS exception name of a failed request. */
+  error?: string;
+  latencyMs: number;
+}
+
+export type AccessLogger = (entry: AccessLogEntry) => void;
+
+/** Writes each entry as one JSON line to `stream` (default stdout). */
+export function jsonLineLogger(stream: NodeJS.WritableStream = process.stdout): AccessLogger {
+  return (entry) => void stream.write(`${JSON.stringify(entry)}\n`);
+}
+
+export interface KmsServerOptions {
+  /** The engine; each request runs as `keyward.as(<authenticated principal>)`, in its region. */
+  keyward: Keyward;
+  /** Access keys (CredentialStore). */
+  credentials: { lookup(accessKeyId: string): Credential | undefined };
+  /** The access log (default: JSON lines on stdout). */
+  log?: AccessLogger;
+  /** Largest request body accepted (default 1 MiB); larger is 413 RequestEntityTooLargeException. */
+  maxBodyBytes?: number;
+  /** Time to receive a whole request (default 30 s) and its headers (default 10 s). */
+  requestTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open (default 5 s). */
+  keepAliveTimeoutMs?: number;
+  /** The SigV4 window around the server's clock (default 5 min). */
+  maxClockSkewMs?: number;
+  /** Clock (ms), for tests. */
+  now?: () => number;
+  /** PEM certificate chain and private key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The body, refused past `limit` bytes (by Content-Length before reading, else while reading). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = header(req, 'content-length');
+  const tooLarge = () => new RequestEntityTooLargeException(`the request body is larger than ${limit} bytes`);
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    let done = false;
+    const fail = (e: Error) => {
+      if (done) return;
+      done = true;
+      for (const c of chunks) c.fill(0);
+      chunks.length = 0;
+      reject(e);
+    };
+    // After a refusal the rest is still read and dropped, so the connection stays usable (keep-alive).
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      n += c.length;
+      if (n > limit) fail(tooLarge());
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (done) return;
+      done = true;
+      const body = Buffer.concat(chunks, n);
+      for (const c of chunks) c.fill(0);
+      resolve(body);
+    });
+    req.on('error', fail);
+    req.on('close', () => fail(new Error('the client closed the connection before the body ended')));
+  });
+}
+
+/** The AWS KMS JSON endpoint over one engine. */
+export class KmsServer {
+  readonly server: Server;
+  private readonly verifier: SigV4Verifier<Credential>;
+  private readonly log: AccessLogger;
+  private readonly maxBodyBytes: number;
+  private readonly now: () => number;
+  private closing = false;
+  private active = 0;
+
+  constructor(private readonly opts: KmsServerOptions) {
+    this.log = opts.log ?? jsonLineLogger();
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.now = opts.now ?? Date.now;
+    this.verifier = new SigV4Verifier({
+      region: opts.keyward.region, service: 'kms', lookup: (id) => opts.credentials.lookup(id),
+      ...(opts.maxClockSkewMs !== undefined ? { maxSkewMs: opts.maxClockSkewMs } : {}),
+    });
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    this.server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
+    this.server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+    this.server.headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, this.server.requestTimeout);
+    this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5_000;
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Starts listening (port 0: an ephemeral port); resolves with the address and base URL. */
+  listen(port = 0, host = '127.0.0.1'): Promise<{ host: string; port: number; url: string }> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address() as AddressInfo;
+        const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+        resolve({ host: a.address, port: a.port, url: `${this.opts.tls ? 'https' : 'http'}://${h}:${a.port}` });
+      });
+    });
+  }
+
+  /**
+   * Graceful shutdown: stops accepting connections, closes idle keep-alive ones, lets requests in flight
+   * finish (their responses say Connection: close), and after `timeoutMs` closes whatever is left.
+   */
+  async close(timeoutMs = 30_000): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => {
+      if (!this.server.listening) resolve();
+      else this.server.close(() => resolve());
+    });
+    this.server.closeIdleConnections();
+    const force = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
+    force.unref();
+    await closed;
+    clearTimeout(force);
+    this.verifier.clear();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.active++;
+    const started = performance.now();
+    const requestId = randomUUID();
+    const url = req.url ?? '/';
+    const path = url.split('?', 1)[0]!;
+    const entry: AccessLogEntry = {
+      time: new Date(this.now()).toISOString(), requestId, remote: req.socket.remoteAddress, method: req.method ?? '', path, status: 0, latencyMs: 0,
+    };
+    const target = header(req, 'x-amz-target');
+    if (target?.startsWith(TARGET_PREFIX) && Object.hasOwn(OPERATIONS, target.slice(TARGET_PREFIX.length))) entry.operation = target.slice(TARGET_PREFIX.length);
+    res.once('close', () => {
+      this.active--;
+      entry.status = res.statusCode;
+      entry.latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      this.log(entry);
+    });
+    res.setHeader('x-amzn-RequestId', requestId);
+    try {
+      if (path === '/healthz') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed(`${req.method} ${path}: use GET`);
+        this.send(res, this.closing ? 503 : 200, JSON.stringify({ status: this.closing ? 'draining' : 'ok' }), 'application/json');
+        return;
+      }
+      if (path !== '/') throw new NotFound(`no resource at ${path.slice(0, 200)}; the KMS API is POST /`);
+      if (req.method !== 'POST') throw new MethodNotAllowed(`${req.method} /: the KMS API takes POST`);
+      const body = await readBody(req, this.maxBodyBytes);
+      try {
+        const auth = this.verifier.verify({ method: 'POST', url, rawHeaders: req.rawHeaders, body }, this.now());
+        entry.principal = auth.credential.principal;
+        entry.accessKeyId = auth.accessKeyId;
+        // A presigner may move X-Amz-Target into the (signed) query string.
+        const { operation } = operationOf(target ?? new URLSearchParams(url.slice(path.length)).get('X-Amz-Target') ?? undefined);
+        const request = decodeRequest(operation, body);
+        try {
+          const result = await invoke(this.opts.keyward.as(auth.credential.principal), operation, request);
+          this.send(res, 200, encodeResponse(result));
+        } finally {
+          wipeRequest(operation, request);
+        }
+      } finally {
+        body.fill(0);
+      }
+    } catch (e) {
+      this.fail(res, entry, e);
+    }
+  }
+
+  private fail(res: ServerResponse, entry: AccessLogEntry, e: unknown): void {
+    // Engine and protocol errors carry their AWS name and status; anything else is internal, and its
+    // message (which could name a path or a value) is not sent.
+    const known = e instanceof KmsError;
+    const name = known ? e.name : 'KMSInternalException';
+    entry.error = name;
+    if (res.headersSent || res.destroyed) return;
+    this.send(res, known ? e.httpStatus : 500, encodeError(name, known ? e.message : 'internal error'));
+  }
+
+  private send(res: ServerResponse, status: number, body: string, type = CONTENT_TYPE): void {
+    if (this.closing) res.setHeader('Connection', 'close');
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+}
