@@ -17,7 +17,10 @@
 //   P-521. Row i of the table holds j·2^(wti)·G (j = 1..2^(w−1), affine), built once per curve at
 //   first use into a static region (148 KiB for a 256-bit curve, 19 and 37 KiB for P-384 and P-521).
 //   One mixed addition per digit plus w(t − 1) doublings; each row is read by a masked v128 scan, the
-//   sign applied by a masked negation, a zero digit discarded by a masked move.
+//   sign applied by a masked negation, a zero digit discarded by a masked move. With one tooth the
+//   additions are Jacobian (madd-2007-bl, 7M + 4S instead of RCB's 11M + 2 products by b), which is
+//   safe because no exceptional case can arise for k in [1, n − 1] (proof at mulGenJacobian) and the
+//   neutral start is handled by a masked move.
 // - mulDoubleVartime: u1·G + u2·Q for verification, on public inputs only: Jacobian coordinates with
 //   the fast incomplete formulas, branches on digits and exceptional cases, width-5 NAF for Q, direct
 //   comb-table indexes for G. Secret paths never call it.
@@ -533,11 +536,91 @@ function selectEntry(row: usize, mag: u32): void {
   }
 }
 
-// r = k·G for a secret k < n (cN limbs + a zero limb). Constant time: every row is scanned in full,
-// the sign is applied by a masked negation and a zero digit is dropped by a masked move.
+// r = p + (x2, y2) in Jacobian coordinates (madd-2007-bl, 7M + 4S), without branches and without
+// the exceptional cases: p must not be the neutral element nor ±(x2, y2). Only mulGenJacobian calls
+// it, where neither can happen (see there). r may alias p.
+function jAddMixedCt(r: usize, p: usize, x2: usize, y2: usize): void {
+  const x1 = p, y1 = p + FE, z1 = p + 2 * FE;
+  const t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5);
+  const t6 = tmp(6), t7 = tmp(7), t8 = tmp(8), t9 = tmp(9), t10 = tmp(10);
+  fsqr(t0, z1, cFP); // Z1Z1
+  fm(t1, x2, t0); // U2
+  fm(t2, y2, z1);
+  fm(t2, t2, t0); // S2
+  fs(t3, t1, x1); // H
+  fs(t4, t2, y1);
+  fa(t4, t4, t4); // rr
+  fsqr(t5, t3, cFP); // HH
+  fa(t6, t5, t5);
+  fa(t6, t6, t6); // I
+  fm(t7, t3, t6); // J
+  fm(t8, x1, t6); // V
+  fm(t10, z1, t3);
+  fa(r + 2 * FE, t10, t10); // Z3 = 2·Z1·H = (Z1 + H)² − Z1Z1 − HH
+  fsqr(t9, t4, cFP);
+  fs(t9, t9, t7);
+  fs(t9, t9, t8);
+  fs(t9, t9, t8); // X3
+  fm(t10, y1, t7);
+  fa(t10, t10, t10); // 2·Y1·J
+  fs(t8, t8, t9);
+  fm(t8, t4, t8);
+  fs(r + FE, t8, t10); // Y3
+  memory.copy(r, t9, FE);
+}
+
+// r = k·G on a one-tooth table (the 256-bit curves) in Jacobian coordinates, for k in [1, n − 1].
+// The incomplete mixed addition is safe here: before row i the accumulator is A·G with
+// A = Σ_{j<i} d_j·2^(7j), |A| < 2^(7i), and the row adds B·G with B = d_i·2^(7i), |B| ≥ 2^(7i) when
+// d_i ≠ 0. A ≡ ±B (mod n) would need A ∓ B ≡ 0 with |A ∓ B| < 65·2^(7i) < n for i ≤ 35, that is
+// A = ±B, which |A| < |B| excludes; in the top row (d ≤ 16, B = d·2^252, A + B = k ∈ [1, n − 1]) only
+// B − A = n is left, and it needs either A < 0 with A = 2^256 − n > 0 (d = 16) or |A| ≥ 2^252 − 2^225
+// beyond the bound |A| ≤ 64·(2^252 − 1)/127 < 2^251.02 (d ≤ 15). A = 0 (the neutral element) happens exactly while every digit
+// so far was 0 (a nonzero signed digit below 2^7 cannot cancel): a mask tracks it and a masked move
+// puts the table point in instead of the sum. Zero digits are dropped by a masked move, as in mulGen.
+// The result goes out in homogeneous projective coordinates: (X·Z, Y, Z³).
+function mulGenJacobian(r: usize, k: usize): void {
+  const n = cN;
+  const half = <usize>(4 * n);
+  const one = cFP + MD_ONE;
+  const acc = PACC;
+  memory.copy(acc, one, FE);
+  memory.copy(acc + FE, one, FE);
+  memory.fill(acc + 2 * FE, 0, FE);
+  let inf: u32 = 1;
+  for (let i = 0; i < cRows; i++) {
+    const dg = <u32>load<u8>(DIGITS + <usize>i);
+    const mag = dg & 0x7f;
+    const neg = dg >> 7;
+    const nz = nonzero32(mag);
+    selectEntry(cTab + <usize>(i * cEnt) * cES, mag);
+    const ny = tmp(11);
+    const sy = SELB + half;
+    fs(ny, ZERO, sy);
+    limbsCmov(sy, ny, neg, n);
+    jAddMixedCt(PSEL, acc, SELB, sy);
+    limbsCmov(PSEL, SELB, inf, n);
+    limbsCmov(PSEL + FE, sy, inf, n);
+    limbsCmov(PSEL + 2 * FE, one, inf, n);
+    pointCmov(acc, PSEL, nz);
+    inf &= nz ^ 1;
+  }
+  const z2 = tmp(0);
+  fsqr(z2, acc + 2 * FE, cFP);
+  fm(r + 2 * FE, z2, acc + 2 * FE);
+  fm(r, acc, acc + 2 * FE);
+  memory.copy(r + FE, acc + FE, FE);
+}
+
+// r = k·G for a secret k in [1, n − 1] (cN limbs + a zero limb). Constant time: every row is scanned
+// in full, the sign is applied by a masked negation and a zero digit is dropped by a masked move.
 export function mulGen(r: usize, k: usize): void {
   ensureTable();
   recode(DIGITS, k);
+  if (cComb == 1) {
+    mulGenJacobian(r, k);
+    return;
+  }
   const n = cN;
   const half = <usize>(4 * n);
   pointSetInf(r);
