@@ -1,0 +1,201 @@
+// A dudect-style timing-leak test (Reparaz, Balasch, Verbauwhede, "Dude, is my code constant time?",
+// eprint 2016/1123): two input classes (usually a fixed secret and a random one) are timed in random
+// interleaved order, the measurements are cropped at a ladder of percentiles, and Welch's t-test
+// compares the classes for every crop. |t| above 4.5 on any crop counts as a leak, as dudect has it.
+//
+// Each measurement times a batch of calls long enough (≥ MIN_BATCH_NS) that the timer's resolution and
+// overhead do not matter. Both classes read inputs from pools of the same size, built before anything
+// is timed, so the fixed class does not win merely by re-reading one hot object: only the values differ.
+// Interleaving at random makes slow drifts (other processes, frequency changes, JIT tiers) hit both
+// classes alike, which is what makes the test usable on a loaded machine.
+import { randomBytes } from 'node:crypto';
+
+export const LEAK_T = 4.5;
+const MIN_BATCH_NS = 20_000;
+const POOL = 256;
+// dudect's crop ladder, thresholds at the percentiles 1 − 0.5^(10·(i+1)/CROPS) of all measurements.
+const CROPS = 20;
+// A crop with fewer measurements in a class than this is not tested (too few to say anything).
+const MIN_PER_CROP = 100;
+
+export interface CtTarget<I> {
+  /** What is timed, e.g. 'ECDSA sign P-256'. */
+  name: string;
+  /** The two classes' names, e.g. ['scalar = 1', 'random scalar']. */
+  classes: readonly [string, string];
+  /** One fresh input of class 0 or 1; called POOL times per class before timing starts. */
+  input(cls: 0 | 1): I;
+  /** One call of the code under test on an input. */
+  call(x: I): void;
+  /** Measurements per class in a full run (`npm run ct`); the classes get this many each on average. */
+  measurements: number;
+  /** Inputs per class (default 256); smaller when an input is expensive to make (RSA keys). */
+  pool?: number;
+  /** A deliberately variable-time function: the run fails unless it is flagged. */
+  control?: boolean;
+}
+
+export interface CtResult {
+  name: string;
+  classes: readonly [string, string];
+  control: boolean;
+  /** Measurements taken in each class. */
+  n: [number, number];
+  /** Calls per measurement. */
+  batch: number;
+  /** Median time of one call, in µs. */
+  callUs: number;
+  /** The largest |t| over the crops, and the crop's percentile (1 = uncropped). */
+  maxT: number;
+  crop: number;
+  /** |t| > LEAK_T. */
+  leak: boolean;
+  /** As it should be: a control leaks, a target does not. */
+  ok: boolean;
+  seconds: number;
+}
+
+/** Welch's t statistic of two samples given as (n, mean, M2) running sums. */
+function welch(a: Stats, b: Stats): number {
+  const va = a.m2 / (a.n - 1);
+  const vb = b.m2 / (b.n - 1);
+  const den = Math.sqrt(va / a.n + vb / b.n);
+  return den === 0 ? 0 : (a.mean - b.mean) / den;
+}
+
+interface Stats {
+  n: number;
+  mean: number;
+  m2: number;
+}
+
+/** Welford's online mean and variance over the values of one class at or below a threshold. */
+function stats(times: Float64Array, cls: Uint8Array, which: number, max: number): Stats {
+  const s = { n: 0, mean: 0, m2: 0 };
+  for (let i = 0; i < times.length; i++) {
+    const x = times[i]!;
+    if (cls[i] !== which || x > max) continue;
+    s.n++;
+    const d = x - s.mean;
+    s.mean += d / s.n;
+    s.m2 += d * (x - s.mean);
+  }
+  return s;
+}
+
+/** The largest |t| over the uncropped data and every crop, with the crop's percentile. */
+export function maxWelch(times: Float64Array, cls: Uint8Array): { t: number; crop: number } {
+  const sorted = Float64Array.from(times).sort();
+  const cuts = [{ p: 1, max: Infinity }];
+  for (let i = 0; i < CROPS; i++) {
+    const p = 1 - 0.5 ** ((10 * (i + 1)) / CROPS);
+    cuts.push({ p, max: sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! });
+  }
+  let best = { t: 0, crop: 1 };
+  for (const { p, max } of cuts) {
+    const a = stats(times, cls, 0, max);
+    const b = stats(times, cls, 1, max);
+    if (a.n < MIN_PER_CROP || b.n < MIN_PER_CROP) continue;
+    const t = Math.abs(welch(a, b));
+    if (t > best.t) best = { t, crop: p };
+  }
+  return best;
+}
+
+/** ns for `batch` calls over consecutive pool entries from `start`. */
+function timeBatch<I>(t: CtTarget<I>, pool: I[], start: number, batch: number): number {
+  const len = pool.length;
+  const t0 = process.hrtime.bigint();
+  for (let b = 0, j = start; b < batch; b++, j = j + 1 === len ? 0 : j + 1) t.call(pool[j]!);
+  return Number(process.hrtime.bigint() - t0);
+}
+
+/** The smallest power-of-two batch whose median time over both classes is at least MIN_BATCH_NS. */
+function calibrate<I>(t: CtTarget<I>, pools: [I[], I[]]): number {
+  for (let batch = 1; ; batch *= 2) {
+    const runs: number[] = [];
+    for (let r = 0; r < 16; r++) runs.push(timeBatch(t, pools[r & 1]!, 0, batch));
+    runs.sort((x, y) => x - y);
+    if (runs[8]! >= MIN_BATCH_NS || batch >= 1 << 20) return batch;
+  }
+}
+
+/**
+ * Runs the test on a target with `measurements` per class on average (default: the target's own).
+ * Inputs are made first; a warm-up of a tenth of the measurements (JIT tiers, caches) is discarded.
+ */
+export function runTarget<I>(t: CtTarget<I>, measurements = t.measurements): CtResult {
+  const started = performance.now();
+  const size = t.pool ?? POOL;
+  const pools: [I[], I[]] = [[], []];
+  for (let i = 0; i < size; i++) {
+    pools[0].push(t.input(0));
+    pools[1].push(t.input(1));
+  }
+  const batch = calibrate(t, pools);
+  const total = 2 * measurements;
+  const warm = Math.max(20, Math.floor(total / 10));
+  // Class and starting pool index of every measurement, drawn before timing.
+  const coins = randomBytes(warm + total);
+  const starts = new Uint32Array(randomBytes(4 * (warm + total)).buffer);
+  const times = new Float64Array(total);
+  const cls = new Uint8Array(total);
+  for (let i = 0; i < warm + total; i++) {
+    const c = coins[i]! & 1;
+    const ns = timeBatch(t, pools[c]!, starts[i]! % size, batch);
+    if (i >= warm) {
+      times[i - warm] = ns;
+      cls[i - warm] = c;
+    }
+  }
+  const n: [number, number] = [0, 0];
+  for (const c of cls) n[c as 0 | 1]++;
+  const { t: maxT, crop } = maxWelch(times, cls);
+  const leak = maxT > LEAK_T;
+  const median = Float64Array.from(times).sort()[total >> 1]!;
+  return {
+    name: t.name,
+    classes: t.classes,
+    control: t.control ?? false,
+    n,
+    batch,
+    callUs: median / batch / 1000,
+    maxT,
+    crop,
+    leak,
+    ok: leak === (t.control ?? false),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** A target with its input type hidden, so targets of different inputs share one list. */
+export interface Runnable {
+  name: string;
+  control: boolean;
+  measurements: number;
+  run(measurements?: number): CtResult;
+}
+
+export function runnable<I>(t: CtTarget<I>): Runnable {
+  return { name: t.name, control: t.control ?? false, measurements: t.measurements, run: (m) => runTarget(t, m) };
+}
+
+/** A target made on first run, for targets whose set-up is costly (key generation). */
+export function deferred<I>(name: string, measurements: number, make: () => CtTarget<I>): Runnable {
+  return { name, control: false, measurements, run: (m) => runTarget(make(), m) };
+}
+
+/** One line of the report. */
+export function formatResult(r: CtResult): string {
+  const verdict = r.control ? (r.leak ? 'flagged (control)' : 'NOT FLAGGED (control) — FAIL') : r.leak ? 'LEAK — FAIL' : 'no leak';
+  const crop = r.crop === 1 ? 'all' : `p${(100 * r.crop).toFixed(1)}`;
+  return [
+    r.name.padEnd(44),
+    `${r.classes[0]} vs ${r.classes[1]}`.padEnd(44),
+    `n=${r.n[0]}/${r.n[1]}`.padEnd(14),
+    `×${r.batch}`.padEnd(7),
+    `${r.callUs < 10 ? r.callUs.toFixed(3) : r.callUs.toFixed(0)} µs`.padStart(10),
+    `max|t|=${r.maxT < 100 ? r.maxT.toFixed(2) : r.maxT.toFixed(0)} (${crop})`.padEnd(24),
+    verdict,
+  ].join(' ');
+}
