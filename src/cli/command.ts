@@ -20,6 +20,8 @@ export interface Command {
   name: string;
   options: OptionSpec;
   operands: { min: number; max: number; names?: string };
+  /** What `keyward <command> --help` prints, for commands with more to say than the usage text. */
+  help?: string;
   /** Resolves to the exit status. */
   run(inv: Invocation): Promise<number>;
 }

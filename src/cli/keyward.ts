@@ -7,9 +7,11 @@ import { EnvelopeError } from '../keys/envelope.js';
 import { globalOptions, parse, splitCommand, UsageError } from './args.js';
 import { auditCommands } from './audit.js';
 import type { Command } from './command.js';
+import { credentialCommands } from './credentials.js';
 import { dataCommands } from './data.js';
 import { FileError, watchStdout } from './io.js';
 import { keyCommands } from './keys.js';
+import { serveCommands } from './serve.js';
 
 const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [options]
 
@@ -41,6 +43,15 @@ data:
   verify --key KEY --algorithm ALG --signature FILE [--digest] [--base64] [--in FILE|-]
                                  exit 0 if the signature (bytes, or with --base64 base64 text) is valid
                                  for the message, 1 if it is not
+
+server:
+  serve [--port PORT] [--host HOST] [--cert FILE --key FILE] [--max-body BYTES] [--quiet]
+                                 serve the AWS KMS JSON API with SigV4 authentication (HTTP on
+                                 127.0.0.1:8080 by default); \`keyward serve --help\` says more
+  credentials create --principal NAME
+                                 a new access key for the server, printed as JSON; NAME is an IAM user
+                                 name (arn:aws:iam::ACCOUNT:user/NAME) or a principal ARN
+  credentials list               access key ids and their principals (no secrets)
 
 audit:
   audit verify                   check the audit log's hash chain and head: exit 0 with the record count
@@ -102,7 +113,9 @@ const builtins: Command[] = [
   },
 ];
 
-const COMMANDS = new Map<string, Command>([...keyCommands, ...dataCommands, ...auditCommands, ...builtins].map((c) => [c.name, c]));
+const COMMANDS = new Map<string, Command>(
+  [...keyCommands, ...dataCommands, ...auditCommands, ...serveCommands, ...credentialCommands, ...builtins].map((c) => [c.name, c]),
+);
 const ALIASES: Record<string, string> = { '--version': 'version' };
 
 /**
@@ -121,18 +134,23 @@ function describe(e: unknown): [string, string] {
 async function main(argv: string[]): Promise<number> {
   let command = 'keyward';
   try {
-    const split = splitCommand(argv, ['audit'], Object.keys(ALIASES));
+    const split = splitCommand(argv, ['audit', 'credentials'], Object.keys(ALIASES));
     const name = split.command === undefined ? undefined : (ALIASES[split.command] ?? split.command);
     if (name === undefined) {
       if (globalOptions(parse(split.leading, {}, { min: 0, max: 0 }).values).help) return help();
       throw new UsageError('no command given');
     }
     if (name === 'audit') throw new UsageError('audit needs a subcommand: verify or tail');
+    if (name === 'credentials') throw new UsageError('credentials needs a subcommand: create or list');
     const cmd = COMMANDS.get(name);
     if (!cmd) throw new UsageError(`unknown command ${name}`);
     command = `keyward ${name}`;
     const { values, positionals } = parse([...split.leading, ...split.rest], cmd.options, cmd.operands);
     const global = globalOptions(values);
+    if (global.help && cmd.help !== undefined) {
+      console.log(cmd.help);
+      return 0;
+    }
     if (global.help) return help();
     return await cmd.run({ command: name, global, values, positionals });
   } catch (e) {
