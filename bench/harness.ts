@@ -162,7 +162,8 @@ export interface AsyncSuite {
 
 /**
  * Times an AsyncSuite: ops/s is batch × batches per second; the latency columns are a batch's time divided
- * by `batch`, an amortized cost per operation, not the latency any single call saw.
+ * by `batch`, an amortized cost per operation, not the latency any single call saw. The columns are timed
+ * in turns over a few rounds, so a machine whose load changes during the run does not favour one of them.
  */
 export async function runAsyncSuite(suite: AsyncSuite, opts: RunOptions): Promise<Row[]> {
   if (!suite.impls.some((i) => i.name === suite.baseline)) throw new Error(`suite ${suite.name}: baseline ${suite.baseline} is not one of its implementations`);
@@ -186,21 +187,42 @@ export async function runAsyncSuite(suite: AsyncSuite, opts: RunOptions): Promis
   return outcome.rows;
 }
 
+/** Timing rounds of an AsyncSuite; its columns take turns, so load that drifts during a run weighs on each alike. */
+const ASYNC_ROUNDS = 4;
+
+/** The q-quantile of sorted samples, interpolated (as tinybench computes its own). */
+function quantile(sorted: number[], q: number): number {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
+}
+
 async function timeAsync(suite: AsyncSuite, opts: RunOptions): Promise<Row[]> {
-  const bench = new Bench({ time: opts.time, warmupTime: opts.warmupTime });
-  for (const impl of suite.impls) bench.add(impl.name, () => impl.run(), { async: true });
-  await bench.run();
-  const rows: Row[] = [];
-  for (const task of bench.tasks) {
-    const r = task.result;
-    if (r.state !== 'completed') throw new Error(`${suite.name}: ${task.name} ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);
-    const opsPerSec = (1000 * suite.batch) / r.period;
-    rows.push({
-      suite: suite.name, size: suite.size, impl: task.name, opsPerSec, mbPerSec: (opsPerSec * suite.size) / 1e6,
-      p50us: (r.latency.p50 * 1000) / suite.batch, p99us: (r.latency.p99 * 1000) / suite.batch,
-      samples: r.latency.samplesCount * suite.batch, ratio: 0,
+  const samples = new Map<string, number[]>(suite.impls.map((i) => [i.name, []]));
+  for (let round = 0; round < ASYNC_ROUNDS; round++) {
+    // The whole time budget and the usual 64 samples, spread over the rounds; only the first round warms up.
+    const bench = new Bench({
+      time: opts.time / ASYNC_ROUNDS, iterations: Math.ceil(64 / ASYNC_ROUNDS), retainSamples: true,
+      warmup: round === 0, warmupTime: opts.warmupTime,
     });
+    for (const impl of suite.impls) bench.add(impl.name, () => impl.run(), { async: true });
+    await bench.run();
+    for (const task of bench.tasks) {
+      const r = task.result;
+      if (r.state !== 'completed') throw new Error(`${suite.name}: ${task.name} ${r.state}${'error' in r ? `: ${String(r.error)}` : ''}`);
+      samples.get(task.name)!.push(...r.latency.samples!);
+    }
   }
+  const rows: Row[] = suite.impls.map((impl) => {
+    const ms = samples.get(impl.name)!.sort((a, b) => a - b);
+    const total = ms.reduce((a, b) => a + b, 0);
+    const opsPerSec = (1000 * suite.batch * ms.length) / total;
+    return {
+      suite: suite.name, size: suite.size, impl: impl.name, opsPerSec, mbPerSec: (opsPerSec * suite.size) / 1e6,
+      p50us: (quantile(ms, 0.5) * 1000) / suite.batch, p99us: (quantile(ms, 0.99) * 1000) / suite.batch,
+      samples: ms.length * suite.batch, ratio: 0,
+    };
+  });
   const base = rows.find((row) => row.impl === suite.baseline)!;
   for (const row of rows) row.ratio = row.opsPerSec / base.opsPerSec;
   return rows;
