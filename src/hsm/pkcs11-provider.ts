@@ -85,6 +85,8 @@ import { sha256, sha384, sha512 } from '../crypto/sha2.js';
 import { checkHsmConfig, readPin, type HsmConfig } from './config.js';
 import { derToP1363, p1363ToDer } from './_ecdsa-der.js';
 import { KeyLabelError, Pkcs11Error } from './errors.js';
+import { nativeHotPath, pkcs11jsHotPath, type HotPath, type SignMechanism } from './_hot-path.js';
+import { loadNative, type NativeModule } from './native.js';
 import {
   generateAesKey,
   generateEcKeyPair,
@@ -152,13 +154,8 @@ const EMPTY = new Uint8Array(0);
 
 /** Cryptoki return values of C_Decrypt that mean "this ciphertext does not open" (SoftHSM2 gives CKR_GENERAL_ERROR for a bad GCM tag or OAEP padding). */
 const DATA_FAILURES = new Set(['CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_DATA_INVALID', 'CKR_DATA_LEN_RANGE', 'CKR_GENERAL_ERROR']);
-const isDataFailure = (e: unknown): boolean => e instanceof Pkcs11Error && e.method === 'C_Decrypt' && DATA_FAILURES.has(e.ckr);
+const isDataFailure = (e: unknown): boolean => e instanceof Pkcs11Error && e.method.startsWith('C_Decrypt') && DATA_FAILURES.has(e.ckr);
 
-function gcm(iv: Uint8Array, aad: Uint8Array): Mechanism {
-  const parameter: P.GcmParams = { type: P.CK_PARAMS_AES_GCM, iv: Buffer.from(iv), ivBits: 96, tagBits: 128 };
-  if (aad.length > 0) parameter.aad = Buffer.from(aad);
-  return { mechanism: P.CKM_AES_GCM, parameter };
-}
 
 /** InvalidKeyError with the spec named first, keeping the code (as the software providers word it). */
 function forSpec(spec: AsymmetricKeySpec, e: unknown): unknown {
@@ -226,11 +223,26 @@ function withoutZeroPadding(raw: Uint8Array): Uint8Array {
   return raw.subarray(0, total);
 }
 
+/** TypeError unless items is an array (of at most 65536 items: a batch is one call). */
+function abatch<T>(items: readonly T[]): readonly T[] {
+  if (!Array.isArray(items)) throw new TypeError(`expected the batch to be an array, got ${items === null ? 'null' : typeof items}`);
+  if (items.length > 65536) throw new RangeError(`expected at most 65536 items in a batch, got ${items.length}`);
+  return items;
+}
+
 const stripZeros = (x: Uint8Array): Uint8Array => {
   let i = 0;
   while (i < x.length - 1 && x[i] === 0) i++;
   return x.subarray(i);
 };
+
+export interface Pkcs11ProviderOptions {
+  /**
+   * The native addon for the hot path: 'auto' (default) uses it when it loads and pkcs11js otherwise
+   * (see hotPath and nativeLoadError); true requires it; false never uses it.
+   */
+  native?: 'auto' | boolean;
+}
 
 export class Pkcs11Provider implements Provider {
   readonly name = 'pkcs11';
@@ -244,13 +256,19 @@ export class Pkcs11Provider implements Provider {
   readonly #transport: { obj: ObjectHandle; key: Buffer };
   #closed = false;
   readonly #oaepSupport = new Map<OaepHash, boolean>();
+  /** AES-GCM, sign/verify and HMAC: the native addon's session pool when it is built, else pkcs11js. */
+  readonly #hot: HotPath;
+  /** Why the native addon is not used under native: 'auto' (null when it is, or when native: false). */
+  readonly nativeLoadError: Error | null = null;
 
   /**
    * Loads the module (shared per process), finds the token, opens sessions and logs in. Throws
    * ModuleLoadError, TokenNotFoundError, HsmConfigError, or Pkcs11Error (CKR_PIN_INCORRECT, …).
    */
-  constructor(config: HsmConfig) {
+  constructor(config: HsmConfig, options: Pkcs11ProviderOptions = {}) {
     const c = checkHsmConfig(config);
+    const mode = options.native ?? 'auto';
+    if (mode !== 'auto' && typeof mode !== 'boolean') throw new TypeError(`expected options.native to be 'auto', true or false, got ${String(mode)}`);
     const pin = readPin(c);
     this.module = Pkcs11Module.load(c.module);
     try {
@@ -267,6 +285,19 @@ export class Pkcs11Provider implements Provider {
           wrap: true,
         });
         this.#transport = { obj, key };
+        let native: NativeModule | null = null;
+        if (mode !== false) {
+          try {
+            native = loadNative();
+          } catch (e) {
+            if (mode === true) throw e;
+            this.nativeLoadError = e as Error;
+          }
+        }
+        // The pool logs in with the same PIN; Cryptoki login is per process, so it shares this one.
+        this.#hot = native
+          ? nativeHotPath(native.open({ module: c.module, slot: this.slot.id, pin, sessions: c.sessions }))
+          : pkcs11jsHotPath((f) => this.#op(f));
       } catch (e) {
         this.#objects.close();
         throw e;
@@ -283,11 +314,17 @@ export class Pkcs11Provider implements Provider {
     this.#closed = true;
     this.#transport.key.fill(0);
     try {
+      this.#hot.close();
       this.#ops?.close();
       this.#objects.close();
     } finally {
       this.module.close();
     }
+  }
+
+  /** Which engine runs AES-GCM, sign/verify and HMAC. */
+  get hotPath(): 'native' | 'pkcs11js' {
+    return this.#hot.kind;
   }
 
   // ---- Sessions and handles ----
@@ -535,7 +572,7 @@ export class Pkcs11Provider implements Provider {
     const material = this.#export(key.spec, m);
     try {
       const iv = this.#objects.random(IV_BYTES);
-      const sealed = this.#op((s) => s.encrypt(gcm(iv, a), wk.obj, material, material.length + TAG_BYTES));
+      const sealed = await this.#hot.gcmEncrypt(wk.obj, { iv, aad: a, data: material });
       const out = new Uint8Array(IV_BYTES + sealed.length);
       out.set(iv);
       out.set(sealed, IV_BYTES);
@@ -551,7 +588,7 @@ export class Pkcs11Provider implements Provider {
     const t = abytesArg(token, 'token');
     const a = abytesArg(aad, 'aad');
     atokenLength(s, t);
-    const material = this.#gcmOpen(wk, t.subarray(0, IV_BYTES), t.subarray(IV_BYTES), a);
+    const material = await this.#gcmOpen(wk, t.subarray(0, IV_BYTES), t.subarray(IV_BYTES), a);
     try {
       const o = this.#keyOptions(undefined);
       return isSecretSpec(s) ? this.#createSecret(s, material, o) : this.#createAsymmetric(s, material, o);
@@ -588,11 +625,10 @@ export class Pkcs11Provider implements Provider {
   }
 
   /** AES-GCM open of ct ‖ tag; AuthenticationError for anything that does not authenticate. */
-  #gcmOpen(m: Material, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  async #gcmOpen(m: Material, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
     if (sealed.length < TAG_BYTES) throw new AuthenticationError();
     try {
-      // A copy: the output is a view of pkcs11js's buffer, and callers zero what they get.
-      return Uint8Array.from(this.#op((s) => s.decrypt(gcm(iv, aad), m.obj, sealed, sealed.length)));
+      return await this.#hot.gcmDecrypt(m.obj, { iv, aad, data: sealed });
     } catch (e) {
       if (isDataFailure(e)) throw new AuthenticationError();
       throw e;
@@ -604,7 +640,7 @@ export class Pkcs11Provider implements Provider {
     const v = aiv(iv);
     const pt = abytesArg(plaintext, 'plaintext');
     const a = abytesArg(aad, 'aad');
-    return u8(this.#op((s) => s.encrypt(gcm(v, a), m.obj, pt, pt.length + TAG_BYTES)));
+    return this.#hot.gcmEncrypt(m.obj, { iv: v, aad: a, data: pt });
   }
 
   async decrypt(key: KeyHandle, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
@@ -617,19 +653,18 @@ export class Pkcs11Provider implements Provider {
   }
 
   /** The mechanism and input of a signature: the token hashes RAW RSA messages itself; ECDSA gets the digest. */
-  #signing(a: Signing, message: Uint8Array, messageType: MessageType): { mech: Mechanism; data: Uint8Array } {
+  #signing(a: Signing, message: Uint8Array, messageType: MessageType): { mech: SignMechanism; data: Uint8Array } {
     const h = HASH[a.hash];
     const raw = messageType === 'RAW';
-    if (a.kind === 'ecdsa') return { mech: { mechanism: P.CKM_ECDSA }, data: raw ? h.digest(message) : message };
+    if (a.kind === 'ecdsa') return { mech: { type: P.CKM_ECDSA }, data: raw ? h.digest(message) : message };
     if (a.scheme === 'pkcs1') {
-      if (raw) return { mech: { mechanism: h.pkcs1 }, data: message };
+      if (raw) return { mech: { type: h.pkcs1 }, data: message };
       const data = new Uint8Array(h.digestInfo.length + message.length);
       data.set(h.digestInfo);
       data.set(message, h.digestInfo.length);
-      return { mech: { mechanism: P.CKM_RSA_PKCS }, data };
+      return { mech: { type: P.CKM_RSA_PKCS }, data };
     }
-    const parameter = { type: P.CK_PARAMS_RSA_PSS, hashAlg: h.mech, mgf: h.mgf, saltLen: a.hashLen };
-    return { mech: { mechanism: raw ? h.pss : P.CKM_RSA_PKCS_PSS, parameter }, data: message };
+    return { mech: { type: raw ? h.pss : P.CKM_RSA_PKCS_PSS, pss: { hashAlg: h.mech, mgf: h.mgf, saltLen: a.hashLen } }, data: message };
   }
 
   async sign(key: KeyHandle, algorithm: SigningAlgorithm, message: Uint8Array, messageType: MessageType): Promise<Uint8Array> {
@@ -638,9 +673,9 @@ export class Pkcs11Provider implements Provider {
     const { mech, data } = this.#signing(a, message, messageType);
     if (a.kind === 'ecdsa') {
       const L = curveOf(key.spec as EcSpec).L;
-      return p1363ToDer(this.#op((s) => s.sign(mech, m.obj, data, 2 * L)));
+      return p1363ToDer(await this.#hot.sign(m.obj, mech, data, 2 * L));
     }
-    return u8(this.#op((s) => s.sign(mech, m.obj, data, RSA_SPEC_BITS[key.spec as RsaSpec] / 8)));
+    return this.#hot.sign(m.obj, mech, data, RSA_SPEC_BITS[key.spec as RsaSpec] / 8);
   }
 
   async verify(key: KeyHandle, algorithm: SigningAlgorithm, message: Uint8Array, messageType: MessageType, signature: Uint8Array): Promise<boolean> {
@@ -654,7 +689,7 @@ export class Pkcs11Provider implements Provider {
     } else if (sig.length !== RSA_SPEC_BITS[key.spec as RsaSpec] / 8) return false;
     const { mech, data } = this.#signing(a, message, messageType);
     try {
-      return this.#op((s) => s.verify(mech, m.pub!, data, sig));
+      return await this.#hot.verify(m.pub!, mech, data, sig);
     } catch (e) {
       // An RSA "signature" numerically ≥ n is refused as bad data, not as an invalid signature.
       if (e instanceof Pkcs11Error && e.method === 'C_Verify' && (e.ckr === 'CKR_DATA_INVALID' || e.ckr === 'CKR_GENERAL_ERROR')) return false;
@@ -734,7 +769,7 @@ export class Pkcs11Provider implements Provider {
     const m = this.#open(key);
     const a = amac(key.spec, algorithm);
     const msg = abytesArg(message, 'message');
-    return u8(this.#op((s) => s.sign({ mechanism: HMAC_MECH[a.hash] }, m.obj, msg, a.len)));
+    return this.#hot.sign(m.obj, { type: HMAC_MECH[a.hash] }, msg, a.len);
   }
 
   async verifyMac(key: KeyHandle, algorithm: MacAlgorithm, message: Uint8Array, mac: Uint8Array): Promise<boolean> {
@@ -743,7 +778,51 @@ export class Pkcs11Provider implements Provider {
     const msg = abytesArg(message, 'message');
     const tag = abytesArg(mac, 'mac');
     // The token compares; a tag of another length is CKR_SIGNATURE_LEN_RANGE, i.e. false.
-    return this.#op((s) => s.verify({ mechanism: HMAC_MECH[a.hash] }, m.obj, msg, tag));
+    return this.#hot.verify(m.obj, { type: HMAC_MECH[a.hash] }, msg, tag);
+  }
+
+  // ---- Batches: many inputs with one key in one call, spread over the native pool's sessions ----
+
+  /** AES-256-GCM of each item, as encrypt would give it, in input order. */
+  async encryptBatch(key: KeyHandle, items: readonly { iv: Uint8Array; plaintext: Uint8Array; aad: Uint8Array }[]): Promise<Uint8Array[]> {
+    const m = this.#aes(key, 'encryptBatch');
+    const inputs = abatch(items).map((i) => ({ iv: aiv(i.iv), aad: abytesArg(i.aad, 'aad'), data: abytesArg(i.plaintext, 'plaintext') }));
+    return this.#hot.gcmEncryptBatch(m.obj, inputs);
+  }
+
+  /** The plaintexts of a batch; AuthenticationError (with the item's index) when any item does not authenticate. */
+  async decryptBatch(key: KeyHandle, items: readonly { iv: Uint8Array; ciphertext: Uint8Array; aad: Uint8Array }[]): Promise<Uint8Array[]> {
+    const m = this.#aes(key, 'decryptBatch');
+    const inputs = abatch(items).map((i, index) => {
+      const data = abytesArg(i.ciphertext, 'ciphertext');
+      if (data.length < TAG_BYTES) throw Object.assign(new AuthenticationError(), { index });
+      return { iv: aiv(i.iv), aad: abytesArg(i.aad, 'aad'), data };
+    });
+    try {
+      return await this.#hot.gcmDecryptBatch(m.obj, inputs);
+    } catch (e) {
+      if (isDataFailure(e)) throw Object.assign(new AuthenticationError(), { index: (e as { index?: number }).index });
+      throw e;
+    }
+  }
+
+  /** Signatures of each message, as sign would give them, in input order. */
+  async signBatch(key: KeyHandle, algorithm: SigningAlgorithm, messages: readonly Uint8Array[], messageType: MessageType): Promise<Uint8Array[]> {
+    const m = this.#asymmetric(key, 'signBatch');
+    const list = abatch(messages);
+    if (list.length === 0) return [];
+    let mech: SignMechanism | undefined;
+    const data = list.map((msg) => {
+      const a = asigning(key.spec, algorithm, messageType, msg);
+      const d = this.#signing(a, msg, messageType);
+      mech = d.mech;
+      return d.data;
+    });
+    if (key.spec.startsWith('ECC')) {
+      const L = curveOf(key.spec as EcSpec).L;
+      return (await this.#hot.signBatch(m.obj, mech!, data, 2 * L)).map(p1363ToDer);
+    }
+    return this.#hot.signBatch(m.obj, mech!, data, RSA_SPEC_BITS[key.spec as RsaSpec] / 8);
   }
 
   async generateKeyPairBytes(spec: AsymmetricKeySpec): Promise<KeyPairBytes> {

@@ -16,7 +16,9 @@ import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
 
 const T = softhsmTokens('conformance', 'interop', 'hardware', 'pin-test');
 
-providerConformance('Pkcs11Provider (SoftHSM2)', () => new Pkcs11Provider(T.conformance));
+// Both engines of the hot path (AES-GCM, sign/verify, HMAC): the native addon's pool and pkcs11js.
+providerConformance('Pkcs11Provider, native hot path (SoftHSM2)', () => new Pkcs11Provider(T.conformance, { native: true }));
+providerConformance('Pkcs11Provider, pkcs11js hot path (SoftHSM2)', () => new Pkcs11Provider(T.conformance, { native: false }));
 
 /** The error a promise or function rejects/throws with. */
 async function caught(f: () => unknown): Promise<unknown> {
@@ -149,6 +151,51 @@ describe('interop with WasmProvider and NodeCryptoProvider', () => {
     }
   });
 });
+
+for (const native of [true, false]) {
+  describe(`batches (${native ? 'native pool' : 'pkcs11js'})`, () => {
+    const p = new Pkcs11Provider(T.interop, { native });
+    const rawAes = randomBytes(32);
+    afterAll(() => p.close());
+
+    it('reports its hot path', () => {
+      expect(p.hotPath).toBe(native ? 'native' : 'pkcs11js');
+      const auto = new Pkcs11Provider(T.interop);
+      expect(auto.hotPath).toBe('native');
+      expect(auto.nativeLoadError).toBeNull();
+      auto.close();
+    });
+
+    it('encryptBatch/decryptBatch are encrypt/decrypt item by item; one altered item fails the batch naming its index', async () => {
+      const k = await p.importKey('AES_256', rawAes);
+      const items = Array.from({ length: 40 }, (_, i) => ({ iv: randomBytes(12), plaintext: randomBytes(i * 37), aad: randomBytes(i % 5) }));
+      const cts = await p.encryptBatch(k, items);
+      expect(cts.map(hex)).toEqual(items.map((i) => nodeSeal(rawAes, i.iv, i.plaintext, i.aad)));
+      const back = await p.decryptBatch(k, items.map((i, n) => ({ iv: i.iv, aad: i.aad, ciphertext: cts[n]! })));
+      expect(back.map(hex)).toEqual(items.map((i) => hex(i.plaintext)));
+      const bad = items.map((i, n) => ({ iv: i.iv, aad: i.aad, ciphertext: n === 17 ? Uint8Array.from(cts[n]!, (b, j) => (j === 0 ? b ^ 1 : b)) : cts[n]! }));
+      const e = await caught(() => p.decryptBatch(k, bad));
+      expect(e).toMatchObject({ name: 'AuthenticationError', message: 'authentication failed' });
+      if (native) expect((e as { index?: number }).index).toBe(17);
+      expect(await p.encryptBatch(k, [])).toEqual([]);
+      await expect(p.encryptBatch(k, [{ iv: new Uint8Array(11), plaintext: new Uint8Array(0), aad: new Uint8Array(0) }])).rejects.toThrow('expected a 12-byte iv, got 11');
+    });
+
+    it('signBatch: ECDSA signatures node verifies, RSA PKCS#1 v1.5 identical to node\'s, HMAC keys refused', async () => {
+      const K = fixtureKeys();
+      const msgs = Array.from({ length: 30 }, (_, i) => randomBytes(i * 11));
+      const ec = await p.importKey('ECC_NIST_P384', K.ECC_NIST_P384.pkcs8);
+      const sigs = await p.signBatch(ec, 'ECDSA_SHA_384', msgs, 'RAW');
+      msgs.forEach((m, i) => expect(nodeVerify('sha384', m, nodeSigOptions('ECDSA_SHA_384', K.ECC_NIST_P384.pub), sigs[i]!)).toBe(true));
+      const rsa = await p.importKey('RSA_2048', K.RSA_2048.pkcs8);
+      const digests = msgs.map((m) => digest('RSASSA_PKCS1_V1_5_SHA_256', m));
+      const rsaSigs = await p.signBatch(rsa, 'RSASSA_PKCS1_V1_5_SHA_256', digests, 'DIGEST');
+      for (let i = 0; i < msgs.length; i++) expect(hex(rsaSigs[i]!)).toBe(hex(await p.sign(rsa, 'RSASSA_PKCS1_V1_5_SHA_256', msgs[i]!, 'RAW')));
+      await expect(p.signBatch(await p.generateKey('HMAC_256'), 'ECDSA_SHA_256', msgs, 'RAW')).rejects.toThrow(TypeError);
+      await expect(p.signBatch(ec, 'ECDSA_SHA_384', [new Uint8Array(3)], 'DIGEST')).rejects.toThrow(RangeError);
+    });
+  });
+}
 
 describe('hardware-resident keys (SoftHSM2 token "hardware")', () => {
   const p = new Pkcs11Provider(T.hardware);
