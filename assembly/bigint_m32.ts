@@ -51,6 +51,9 @@ const ACC: usize = SEL + NB;
 const CH: usize = ACC + NB;
 const CH2: usize = CH + NB;
 const TB1: usize = CH2 + NB;
+// montpow_m29.ts lays out its exponentiation scratch over the tables, the scan masks and the
+// division and gcd values below (none of them is live during its calls).
+export const POW_SCRATCH: usize = TB1;
 const TB2: usize = TB1 + <usize>TBL * STRIDE;
 // The 32 entry masks of a table scan (they tell the selected entry).
 const TSM: usize = TB2 + <usize>TBL * STRIDE;
@@ -62,6 +65,7 @@ const DV_M: usize = DV_T + <usize>DVB;
 const GA: usize = DV_M + <usize>DVB;
 const GB: usize = GA + <usize>DVB;
 const GT: usize = GB + <usize>DVB;
+export const POW_SCRATCH_LEN: usize = GT + <usize>DVB - TB1;
 
 @inline function off(i: i32): usize {
   return <usize>i << 2;
@@ -267,6 +271,9 @@ export function bnGcdOdd(g: usize, a: usize, b: usize, n: i32, bits: i32): void 
 @inline export function ctxMod(cx: usize): usize {
   return cx + CX_M;
 }
+@inline export function ctxM0i(cx: usize): u32 {
+  return load<u32>(cx, CX_M0I);
+}
 
 // r = a·b·R⁻¹ mod m, for a·b < m·R (a, b < m, or one of them < R and the other < m). r may alias
 // a or b. CIOS with the two products of each step, a_j·b_i and m_j·u, in the two i64 lanes of one
@@ -411,7 +418,7 @@ export function montClearOperand(cx: usize): void {
 }
 
 // a = 2a mod m (a < m).
-function montDouble(cx: usize, a: usize): void {
+export function montDouble(cx: usize, a: usize): void {
   const n = ctxLimbs(cx);
   const c = bnShl1(a, n, 1);
   const br = bnSub(MS, a, cx + CX_M, n);

@@ -1,5 +1,5 @@
 // Raw RSA (RFC 8017 §5.1–5.2: RSAEP/RSAVP1, RSADP/RSASP1) and key-generation support (FIPS 186-5
-// §5.1, A.1.3 probable primes, B.3.1 Miller–Rabin), over bigint_m32.
+// §5.1, A.1.3 probable primes, B.3.1 Miller–Rabin), over bigint_m32 and montpow_m29.
 //
 // Strategy: the private operation uses the CRT form (RFC 8017 §5.1.2 step 2.b, u = 2) with three
 // countermeasures: the base is blinded (b = c·r^e mod n), each prime's exponent is blinded
@@ -29,6 +29,7 @@ import {
   bnMul, bnShl1, bnShr1, bnSub, bnSubWord, bnToBytes, bnWipeScratch, ctxLimbs, ctxMod, ctxOne, montClearOperand, montFromValue, montHolds, montInit,
   montMul, montPow, montPow2, montPowPublic, montSub, montToValue,
 } from './bigint_m32';
+import { montPow2D, montPowD, montPowDFaster } from './montpow_m29';
 
 // I/O: big-endian byte strings in fixed slots of RSA_BUF; lengths travel as arguments.
 export const RSA_SLOT: i32 = 576;
@@ -138,6 +139,18 @@ export function rsaPublic(nLen: i32, eLen: i32, xLen: i32): i32 {
   return ok;
 }
 
+// Secret-exponent powers: in radix 2^29 (montpow_m29.ts) where that is faster, else in
+// bigint_m32's 32-bit limbs.
+function pow(cx: usize, r: usize, a: usize, e: usize, el: i32): void {
+  if (montPowDFaster(cx)) montPowD(cx, r, a, e, el);
+  else montPow(cx, r, a, e, el);
+}
+
+function pow2(cx: usize, r: usize, a1: usize, e1: usize, a2: usize, e2: usize, el: i32): void {
+  if (montPowDFaster(cx)) montPow2D(cx, r, a1, e1, a2, e2, el);
+  else montPow2(cx, r, a1, e1, a2, e2, el);
+}
+
 // The blinded exponent of one CRT half, into T6 (el = pl + 2 limbs): dp + k·(p − 1), for the dp
 // bytes of dSlot and the 8-byte exponent blind at kOff of the K slot. Uses T4, T5, T7.
 function blindExponent(cx: usize, dSlot: i32, dLen: i32, kOff: usize): void {
@@ -161,7 +174,7 @@ function crtHalfFolded(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot
   bnSubWord(T7, ctxMod(cx), 2, pl);
   montFromValue(cx, T8, b, bl);
   montFromValue(cx, T9, r, bl);
-  montPow2(cx, T8, T8, T6, T9, T7, pl + 2);
+  pow2(cx, T8, T8, T6, T9, T7, pl + 2);
   memory.fill(out, 0, W2);
   montToValue(cx, out, T8);
 }
@@ -171,7 +184,7 @@ function crtHalf(cx: usize, out: usize, b: usize, bl: i32, dSlot: i32, dLen: i32
   const pl = ctxLimbs(cx);
   blindExponent(cx, dSlot, dLen, kOff);
   montFromValue(cx, T8, b, bl);
-  montPow(cx, T8, T8, T6, pl + 2);
+  pow(cx, T8, T8, T6, pl + 2);
   memory.fill(out, 0, W2);
   montToValue(cx, out, T8);
 }
@@ -330,7 +343,7 @@ export function rsaBlinding(nLen: i32, eLen: i32, pLen: i32, qLen: i32, dpLen: i
     memory.fill(T7, 0, W2);
     bnSubWord(T7, ctxMod(cx), 2, hl);
     montFromValue(cx, T8, RB, rl);
-    montPow(cx, T8, T8, T7, hl);
+    pow(cx, T8, T8, T7, hl);
     memory.fill(out, 0, W2);
     montToValue(cx, out, T8);
   }
@@ -440,7 +453,7 @@ function millerRabin(pl: i32, bits: i32, rounds: i32, pLen: i32): i32 {
     const small = bnIsZero(T3 + 4, pl - 1) & (nonzero32(load<u32>(T3) >> 1) ^ 1);
     store<u32>(T3, load<u32>(T3) | (small << 1));
     montFromValue(CX_P, T4, T3, pl);
-    montPow(CX_P, T5, T4, T1, pl);
+    pow(CX_P, T5, T4, T1, pl);
     let pass = bnEq(T5, ctxOne(CX_P), pl) | bnEq(T5, T2, pl);
     for (let j = 1; j < a; j++) {
       montMul(CX_P, T5, T5, T5);
@@ -538,7 +551,7 @@ export function rsaKeygenFinish(pLen: i32, e: u32): i32 {
   montFromValue(CX_P, T9, QQ, pl);
   memory.fill(T7, 0, W2);
   bnSubWord(T7, PP, 2, pl);
-  montPow(CX_P, T9, T9, T7, pl);
+  pow(CX_P, T9, T9, T7, pl);
   montToValue(CX_P, T6, T9);
   bnToBytes(slot(S_QI), T6, pLen);
   wipeWork();

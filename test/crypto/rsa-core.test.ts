@@ -1,7 +1,8 @@
-// Raw RSA core (src/crypto/_rsa-core.ts over assembly/rsa.ts and bigint_m32.ts): RSAEP/RSADP against
-// node:crypto (OpenSSL, RSA_NO_PADDING) for 1024/2047/2048/3072/4096-bit keys, edge inputs, the fault
-// check, the blinding pairs, key generation (node imports and uses the keys; FIPS 186-5 bounds) and
-// the key check.
+// Raw RSA core (src/crypto/_rsa-core.ts over assembly/rsa.ts, bigint_m32.ts and montpow_m29.ts):
+// RSAEP/RSADP against node:crypto (OpenSSL, RSA_NO_PADDING) for 1024/2047/2048/3072/4096-bit keys
+// (montpow_m29 serves the 1024-bit primes, bigint_m32 the others), edge inputs, the fault check, the
+// blinding pairs, key generation (node imports and uses the keys; FIPS 186-5 bounds) and the key
+// check.
 import {
   checkPrimeSync,
   constants,
