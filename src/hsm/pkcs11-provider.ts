@@ -1,6 +1,9 @@
 // The Provider over a PKCS#11 token. Handles hold object handles (a secret key, or a private key and
 // its public key), the label, and for asymmetric keys the SPKI (public data, cached so publicKey needs
-// no round trip). What each operation runs, and where SoftHSM2 2.6 lacks a mechanism:
+// no round trip). AES-GCM, sign/verify and HMAC (the hot path, and the batch calls) run on the native
+// addon's pool of logged-in sessions on native threads when the addon loads, else on pkcs11js
+// (_hot-path.ts); everything else is pkcs11js. What each operation runs, and where SoftHSM2 2.6 lacks
+// a mechanism:
 //
 //   random               C_GenerateRandom
 //   encrypt / decrypt    CKM_AES_GCM (96-bit iv, 128-bit tag, AAD)
@@ -8,7 +11,9 @@
 //                        RSA PKCS#1 v1.5: CKM_SHA*_RSA_PKCS (RAW), CKM_RSA_PKCS over DigestInfo (DIGEST).
 //                        RSA PSS: CKM_SHA*_RSA_PKCS_PSS (RAW), CKM_RSA_PKCS_PSS (DIGEST); MGF1 with the
 //                        same hash, salt = hash length (as AWS KMS).
-//   OAEP                 CKM_RSA_PKCS_OAEP, MGF1 with the same hash, empty label.
+//   OAEP                 CKM_RSA_PKCS_OAEP, MGF1 with the same hash, empty label, when the token takes
+//                        the hash; SoftHSM2 2.6 takes only SHA-1, so for SHA-256 the EME-OAEP padding is
+//                        done here around raw RSA in the token (CKM_RSA_X_509).
 //   mac / verifyMac      CKM_SHA*_HMAC (the token compares the tag).
 //   wrapKey / unwrapKey  The contract's format is iv ‖ AES-256-GCM(material) ‖ tag with AAD. SoftHSM2
 //                        does not offer CKM_AES_GCM for C_WrapKey/C_UnwrapKey (the mechanism lacks
@@ -270,13 +275,16 @@ export class Pkcs11Provider implements Provider {
     const mode = options.native ?? 'auto';
     if (mode !== 'auto' && typeof mode !== 'boolean') throw new TypeError(`expected options.native to be 'auto', true or false, got ${String(mode)}`);
     const pin = readPin(c);
+    let key: Buffer | undefined;
     this.module = Pkcs11Module.load(c.module);
     try {
       this.slot = c.tokenLabel !== undefined ? this.module.findToken(c.tokenLabel) : this.module.slot(c.slot!);
       this.#objects = this.slot.openSession();
       try {
         this.#objects.login(pin);
-        const key = Buffer.from(this.#objects.random(32));
+        const rnd = this.#objects.random(32);
+        key = Buffer.from(rnd);
+        rnd.fill(0);
         const obj = this.#objects.createObject({
           ...secretKeyTemplate('AES', {}),
           value: key,
@@ -299,6 +307,7 @@ export class Pkcs11Provider implements Provider {
           ? nativeHotPath(native.open({ module: c.module, slot: this.slot.id, pin, sessions: c.sessions }))
           : pkcs11jsHotPath((f) => this.#op(f));
       } catch (e) {
+        key?.fill(0);
         this.#objects.close();
         throw e;
       }
@@ -315,10 +324,13 @@ export class Pkcs11Provider implements Provider {
     this.#transport.key.fill(0);
     try {
       this.#hot.close();
-      this.#ops?.close();
-      this.#objects.close();
     } finally {
-      this.module.close();
+      try {
+        this.#ops?.close();
+        this.#objects.close();
+      } finally {
+        this.module.close();
+      }
     }
   }
 
@@ -456,6 +468,7 @@ export class Pkcs11Provider implements Provider {
     const d = createDecipheriv('id-aes256-wrap-pad', this.#transport.key, KWP_IV);
     const first = d.update(wrapped);
     const last = d.final();
+    wrapped.fill(0);
     const raw = new Uint8Array(first.length + last.length);
     raw.set(first);
     raw.set(last, first.length);

@@ -284,6 +284,15 @@ export class Slot {
     return ck('C_GetMechanismInfo', () => this.module.p.C_GetMechanismInfo(this.handle, mechanism)).flags;
   }
 
+  /**
+   * C_CloseAllSessions: closes every session this process has on the slot (pkcs11js's and the native
+   * addon's). Their session objects are destroyed and the login ends; later calls on them fail with
+   * CKR_SESSION_HANDLE_INVALID.
+   */
+  closeAllSessions(): void {
+    ck('C_CloseAllSessions', () => this.module.p.C_CloseAllSessions(this.handle));
+  }
+
   /** A read-write session. */
   openSession(): Session {
     const h = ck('C_OpenSession', () => this.module.p.C_OpenSession(this.handle, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
@@ -336,11 +345,18 @@ export class Session {
     }
   }
 
-  /** Closes the session; session objects it created are destroyed by the token. Idempotent. */
+  /**
+   * Closes the session; session objects it created are destroyed by the token. Idempotent, and quiet
+   * when the token already closed it (C_CloseAllSessions, a removed token).
+   */
   close(): void {
     if (!this.#open) return;
     this.#open = false;
-    ck('C_CloseSession', () => this.slot.module.p.C_CloseSession(this.handle));
+    try {
+      ck('C_CloseSession', () => this.slot.module.p.C_CloseSession(this.handle));
+    } catch (e) {
+      if (!(e instanceof Pkcs11Error && (e.ckr === 'CKR_SESSION_HANDLE_INVALID' || e.ckr === 'CKR_SESSION_CLOSED' || e.ckr === 'CKR_DEVICE_REMOVED'))) throw e;
+    }
   }
 
   // ---- Objects ----

@@ -14,7 +14,7 @@ import { Pkcs11Provider } from '../../src/hsm/pkcs11-provider.js';
 import { algsOf, ASYM_SPECS, digest, fixtureKeys, hex, MACS, nodeSeal, nodeSigOptions, RSA_SPECS, SECRET_SPECS, providerConformance } from '../crypto/provider-conformance.js';
 import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
 
-const T = softhsmTokens('conformance', 'interop', 'hardware', 'pin-test');
+const T = softhsmTokens('conformance', 'interop', 'hardware', 'pin-test', 'closing');
 
 // Both engines of the hot path (AES-GCM, sign/verify, HMAC): the native addon's pool and pkcs11js.
 providerConformance('Pkcs11Provider, native hot path (SoftHSM2)', () => new Pkcs11Provider(T.conformance, { native: true }));
@@ -357,7 +357,7 @@ describe('typed errors', () => {
     const e = await caught(() => new Pkcs11Provider({ ...T.interop, tokenLabel: 'no-such-token' }));
     expect(e).toBeInstanceOf(TokenNotFoundError);
     expect((e as TokenNotFoundError).token).toBe('no-such-token');
-    expect([...(e as TokenNotFoundError).available].sort()).toEqual(['conformance', 'hardware', 'interop', 'pin-test']);
+    expect([...(e as TokenNotFoundError).available].sort()).toEqual(['closing', 'conformance', 'hardware', 'interop', 'pin-test']);
     expect((e as Error).message).toMatch(/^no token labelled 'no-such-token' in the PKCS#11 module \(tokens present: /);
     const { tokenLabel: _, ...bySlot } = T.interop;
     expect(await caught(() => new Pkcs11Provider({ ...bySlot, slot: 987654 }))).toMatchObject({ name: 'TokenNotFoundError', token: 987654n });
@@ -398,6 +398,31 @@ describe('typed errors', () => {
       m.close();
     }
   });
+
+  for (const native of [false, true]) {
+    it(`sessions closed under the provider (C_CloseAllSessions) give typed Pkcs11Errors (${native ? 'native pool' : 'pkcs11js'})`, async () => {
+      const p = new Pkcs11Provider(T.closing, { native });
+      const k = await p.importKey('AES_256', randomBytes(32));
+      const mac = await p.importKey('HMAC_256', randomBytes(32));
+      const m = Pkcs11Module.load(SOFTHSM_MODULE);
+      try {
+        m.findToken('closing').closeAllSessions();
+      } finally {
+        m.close();
+      }
+      expect(await caught(() => p.random(8))).toMatchObject({ name: 'Pkcs11Error', ckr: 'CKR_SESSION_HANDLE_INVALID', method: 'C_GenerateRandom' });
+      const e1 = await caught(() => p.encrypt(k, randomBytes(12), randomBytes(5), new Uint8Array(0)));
+      expect(e1).toBeInstanceOf(Pkcs11Error);
+      expect((e1 as Pkcs11Error).ckr).toMatch(/^CKR_(SESSION|KEY|OBJECT)_HANDLE_INVALID$|^CKR_USER_NOT_LOGGED_IN$/);
+      expect(await caught(() => p.mac(mac, 'HMAC_SHA_256', randomBytes(5)))).toBeInstanceOf(Pkcs11Error);
+      await expect(p.generateKey('AES_256')).rejects.toMatchObject({ name: 'Pkcs11Error', method: 'C_GenerateKey' });
+      p.close();
+      // The token itself is fine: a new provider logs in again and works.
+      const again = new Pkcs11Provider(T.closing, { native });
+      expect((await again.random(4)).length).toBe(4);
+      again.close();
+    });
+  }
 
   it('an operation failing inside the token leaves the provider usable (its operation session is replaced)', async () => {
     const p = new Pkcs11Provider(T.interop);
