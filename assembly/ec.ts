@@ -569,6 +569,12 @@ function jAddMixedCt(r: usize, p: usize, x2: usize, y2: usize): void {
   memory.copy(r, t9, FE);
 }
 
+// r = ctl ? a : r for 256-bit elements (8 limbs), as two v128 bit selects.
+@inline function cmov256(r: usize, a: usize, m: v128): void {
+  v128.store(r, v128.bitselect(v128.load(a), v128.load(r), m));
+  v128.store(r, v128.bitselect(v128.load(a, 16), v128.load(r, 16), m), 16);
+}
+
 // r = k·G on a one-tooth table (the 256-bit curves) in Jacobian coordinates, for k in [1, n − 1].
 // The incomplete mixed addition is safe here: before row i the accumulator is A·G with
 // A = Σ_{j<i} d_j·2^(7j), |A| < 2^(7i), and the row adds B·G with B = d_i·2^(7i), |B| ≥ 2^(7i) when
@@ -580,8 +586,7 @@ function jAddMixedCt(r: usize, p: usize, x2: usize, y2: usize): void {
 // puts the table point in instead of the sum. Zero digits are dropped by a masked move, as in mulGen.
 // The result goes out in homogeneous projective coordinates: (X·Z, Y, Z³).
 function mulGenJacobian(r: usize, k: usize): void {
-  const n = cN;
-  const half = <usize>(4 * n);
+  const half = <usize>32;
   const one = cFP + MD_ONE;
   const acc = PACC;
   memory.copy(acc, one, FE);
@@ -597,12 +602,16 @@ function mulGenJacobian(r: usize, k: usize): void {
     const ny = tmp(11);
     const sy = SELB + half;
     fs(ny, ZERO, sy);
-    limbsCmov(sy, ny, neg, n);
+    cmov256(sy, ny, i32x4.splat(mask32(neg)));
     jAddMixedCt(PSEL, acc, SELB, sy);
-    limbsCmov(PSEL, SELB, inf, n);
-    limbsCmov(PSEL + FE, sy, inf, n);
-    limbsCmov(PSEL + 2 * FE, one, inf, n);
-    pointCmov(acc, PSEL, nz);
+    const mInf = i32x4.splat(mask32(inf));
+    cmov256(PSEL, SELB, mInf);
+    cmov256(PSEL + FE, sy, mInf);
+    cmov256(PSEL + 2 * FE, one, mInf);
+    const mNz = i32x4.splat(mask32(nz));
+    cmov256(acc, PSEL, mNz);
+    cmov256(acc + FE, PSEL + FE, mNz);
+    cmov256(acc + 2 * FE, PSEL + 2 * FE, mNz);
     inf &= nz ^ 1;
   }
   const z2 = tmp(0);
