@@ -3,9 +3,10 @@
 // (vitest runs each file in its own process: pool 'forks'). SoftHSM2 missing is a failure naming the
 // package to install, never a skip.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import type { HsmConfig } from '../../src/hsm/config.js';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
@@ -32,9 +33,12 @@ export function softhsmTokens<L extends string>(...labels: L[]): Record<L, HsmCo
     );
   }
   if (dir !== undefined) throw new Error('softhsmTokens() runs once per test file, before the module is loaded');
-  dir = mkdtempSync(join(tmpdir(), 'keyward-softhsm-'));
+  const d = mkdtempSync(join(tmpdir(), 'keyward-softhsm-'));
+  dir = d;
+  // Removed once the file's tests are done (files the module still holds open are unlinked all the same).
+  afterAll(() => rmSync(d, { recursive: true, force: true }));
   const tokens = join(dir, 'tokens');
-  execFileSync('mkdir', ['-p', tokens]);
+  mkdirSync(tokens);
   const conf = join(dir, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
   process.env.SOFTHSM2_CONF = conf;
