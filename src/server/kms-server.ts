@@ -123,10 +123,15 @@ export class KmsServer {
       ...(opts.maxClockSkewMs !== undefined ? { maxSkewMs: opts.maxClockSkewMs } : {}),
     });
     const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
-    this.server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
-    this.server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
-    this.server.headersTimeout = Math.min(opts.headersTimeoutMs ?? 10_000, this.server.requestTimeout);
-    this.server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 5_000;
+    const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+    const limits = {
+      requestTimeout,
+      headersTimeout: Math.min(opts.headersTimeoutMs ?? 10_000, requestTimeout),
+      keepAliveTimeout: opts.keepAliveTimeoutMs ?? 5_000,
+      // Node checks the two timeouts above only this often (default 30 s): a quarter of the timeout keeps them near exact.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+    };
+    this.server = opts.tls ? createHttpsServer({ ...limits, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(limits, handler);
   }
 
   /** Requests being handled now. */
@@ -196,8 +201,10 @@ export class KmsServer {
         const auth = this.verifier.verify({ method: 'POST', url, rawHeaders: req.rawHeaders, body }, this.now());
         entry.principal = auth.credential.principal;
         entry.accessKeyId = auth.accessKeyId;
-        // A presigner may move X-Amz-Target into the (signed) query string.
-        const { operation } = operationOf(target ?? new URLSearchParams(url.slice(path.length)).get('X-Amz-Target') ?? undefined);
+        // A presigner moves x-amz-* headers into the (signed) query string, X-Amz-Target among them.
+        const hoisted = [...new URLSearchParams(url.slice(path.length))].find(([k]) => k.toLowerCase() === 'x-amz-target')?.[1];
+        const { name, operation } = operationOf(target ?? hoisted);
+        entry.operation = name;
         const request = decodeRequest(operation, body);
         try {
           const result = await invoke(this.opts.keyward.as(auth.credential.principal), operation, request);

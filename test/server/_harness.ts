@@ -67,6 +67,7 @@ export interface Harness {
 }
 
 export interface SignOptions {
+  /** X-Amz-Target; '' sends none. */
   target: string;
   body: string | Uint8Array;
   key?: NewAccessKey;
@@ -121,7 +122,7 @@ export async function startServer(opts: Partial<KmsServerOptions> = {}): Promise
       const req = new HttpRequest({
         method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path: '/',
         headers: {
-          host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': o.target, ...o.extraHeaders,
+          host: `127.0.0.1:${port}`, 'content-type': 'application/x-amz-json-1.1', ...(o.target !== '' ? { 'x-amz-target': o.target } : {}), ...o.extraHeaders,
         },
         body: o.body,
       });
