@@ -4,7 +4,7 @@
 // that really refuse C_GetAttributeValue(CKA_VALUE) and C_WrapKey; and the typed errors of a wrong
 // PIN, a missing module, an unknown token and a closed provider.
 import { chmodSync, writeFileSync } from 'node:fs';
-import { createDecipheriv, createPublicKey, hkdfSync, randomBytes, verify as nodeVerify } from 'node:crypto';
+import { createDecipheriv, createHmac, createPublicKey, hkdfSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeCryptoProvider, WasmProvider, type KeyHandle, type Provider, type ProviderKeySpec } from '../../src/crypto/index.js';
@@ -153,7 +153,7 @@ describe('interop with WasmProvider and NodeCryptoProvider', () => {
 });
 
 for (const native of [true, false]) {
-  describe(`batches (${native ? 'native pool' : 'pkcs11js'})`, () => {
+  describe(`batches and concurrency (${native ? 'native pool' : 'pkcs11js'})`, () => {
     const p = new Pkcs11Provider(T.interop, { native });
     const rawAes = randomBytes(32);
     afterAll(() => p.close());
@@ -180,6 +180,43 @@ for (const native of [true, false]) {
       expect(await p.encryptBatch(k, [])).toEqual([]);
       await expect(p.encryptBatch(k, [{ iv: new Uint8Array(11), plaintext: new Uint8Array(0), aad: new Uint8Array(0) }])).rejects.toThrow('expected a 12-byte iv, got 11');
     });
+
+    it('hundreds of concurrent mixed calls (GCM, ECDSA, HMAC, wrap/unwrap, derive) all give the right answers', async () => {
+      const K = fixtureKeys();
+      const macRaw = randomBytes(32);
+      const k = await p.importKey('AES_256', rawAes);
+      const ec = await p.importKey('ECC_NIST_P256', K.ECC_NIST_P256.pkcs8);
+      const hm = await p.importKey('HMAC_256', macRaw);
+      const jobs = Array.from({ length: 400 }, async (_, i) => {
+        const iv = randomBytes(12);
+        const pt = randomBytes(i * 3);
+        const aad = randomBytes(i % 7);
+        switch (i % 5) {
+          case 0:
+            expect(hex(await p.encrypt(k, iv, pt, aad))).toBe(nodeSeal(rawAes, iv, pt, aad));
+            break;
+          case 1:
+            expect(nodeVerify('sha256', pt, nodeSigOptions('ECDSA_SHA_256', K.ECC_NIST_P256.pub), await p.sign(ec, 'ECDSA_SHA_256', pt, 'RAW'))).toBe(true);
+            break;
+          case 2:
+            expect(hex(await p.mac(hm, 'HMAC_SHA_256', pt))).toBe(createHmac('sha256', macRaw).update(pt).digest('hex'));
+            break;
+          case 3: {
+            const u = await p.unwrapKey(k, 'HMAC_256', await p.wrapKey(k, hm, aad), aad);
+            expect(await p.verifyMac(u, 'HMAC_SHA_256', pt, createHmac('sha256', macRaw).update(pt).digest())).toBe(true);
+            await p.destroyKey(u);
+            break;
+          }
+          default: {
+            const want = new Uint8Array(hkdfSync('sha256', rawAes, aad, pt.subarray(0, 100), 32));
+            const d = await p.deriveKey(k, aad, pt.subarray(0, 100));
+            expect(hex(await p.encrypt(d, iv, pt, aad))).toBe(nodeSeal(want, iv, pt, aad));
+            await p.destroyKey(d);
+          }
+        }
+      });
+      await Promise.all(jobs);
+    }, 60_000);
 
     it('signBatch: ECDSA signatures node verifies, RSA PKCS#1 v1.5 identical to node\'s, HMAC keys refused', async () => {
       const K = fixtureKeys();
