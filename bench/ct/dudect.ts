@@ -4,11 +4,13 @@
 // compares the classes for every crop. |t| above 4.5 on any crop counts as a leak, as dudect has it.
 //
 // Each measurement times a batch of calls long enough (≥ MIN_BATCH_NS) that the timer's resolution and
-// overhead do not matter. Both classes read inputs from pools of the same size, built before anything
-// is timed, so the fixed class does not win merely by re-reading one hot object: only the values differ.
+// overhead do not matter. Both classes draw inputs from pools of the same size, built before anything
+// is timed, and (by default) a measurement's inputs are first copied into one shared set of staging
+// objects: the timed calls then read the same addresses whichever the class, and only values differ.
+// Without that, code of a few dozen ns showed |t| up to 34 from where the two pools lay in the heap.
 // Interleaving at random makes slow drifts (other processes, frequency changes, JIT tiers) hit both
 // classes alike, which is what makes the test usable on a loaded machine.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 export const LEAK_T = 4.5;
 const MIN_BATCH_NS = 20_000;
@@ -31,6 +33,13 @@ export interface CtTarget<I> {
   measurements: number;
   /** Inputs per class (default 256); smaller when an input is expensive to make (RSA keys). */
   pool?: number;
+  /**
+   * Whether inputs are copied into one shared set of staging objects before each measurement (the
+   * default), so the timed code reads the same addresses in both classes. Inputs must then be typed
+   * arrays, or objects of them, of equal lengths in both classes. Off for inputs that cannot be (RSA
+   * keys, whose component lengths differ) and whose calls are too long for an address to matter.
+   */
+  stage?: boolean;
   /** A deliberately variable-time function: the run fails unless it is flagged. */
   control?: boolean;
 }
@@ -43,8 +52,9 @@ export interface CtResult {
   n: [number, number];
   /** Calls per measurement. */
   batch: number;
-  /** Median time of one call, in µs. */
+  /** Median time of one call, in µs, overall and per class (which class is slower, if either). */
   callUs: number;
+  classUs: [number, number];
   /** The largest |t| over the crops, and the crop's percentile (1 = uncropped). */
   maxT: number;
   crop: number;
@@ -102,6 +112,20 @@ export function maxWelch(times: Float64Array, cls: Uint8Array): { t: number; cro
   return best;
 }
 
+/** Copies src's values into dst: typed arrays of one length, or objects whose fields are such. */
+function copyInto(dst: unknown, src: unknown): void {
+  if (ArrayBuffer.isView(dst) && ArrayBuffer.isView(src)) {
+    const d = dst as Uint8Array;
+    if (d.length !== (src as Uint8Array).length) throw new RangeError('staged inputs must have the same length in both classes');
+    d.set(src as Uint8Array);
+    return;
+  }
+  if (typeof dst !== 'object' || dst === null || typeof src !== 'object' || src === null) {
+    throw new TypeError('staged inputs must be typed arrays or objects of typed arrays');
+  }
+  for (const k of Object.keys(src)) copyInto((dst as Record<string, unknown>)[k], (src as Record<string, unknown>)[k]);
+}
+
 /** ns for `batch` calls over consecutive pool entries from `start`. */
 function timeBatch<I>(t: CtTarget<I>, pool: I[], start: number, batch: number): number {
   const len = pool.length;
@@ -133,16 +157,24 @@ export function runTarget<I>(t: CtTarget<I>, measurements = t.measurements): CtR
     pools[1].push(t.input(1));
   }
   const batch = calibrate(t, pools);
+  const stage = t.stage ?? true;
+  const staging = stage ? Array.from({ length: size }, () => t.input(0)) : [];
   const total = 2 * measurements;
   const warm = Math.max(20, Math.floor(total / 10));
   // Class and starting pool index of every measurement, drawn before timing.
   const coins = randomBytes(warm + total);
-  const starts = new Uint32Array(randomBytes(4 * (warm + total)).buffer);
+  const starts = randomFillSync(new Uint32Array(warm + total));
   const times = new Float64Array(total);
   const cls = new Uint8Array(total);
   for (let i = 0; i < warm + total; i++) {
     const c = coins[i]! & 1;
-    const ns = timeBatch(t, pools[c]!, starts[i]! % size, batch);
+    const start = starts[i]! % size;
+    let pool = pools[c]!;
+    if (stage) {
+      for (let b = 0, j = start; b < Math.min(batch, size); b++, j = j + 1 === size ? 0 : j + 1) copyInto(staging[j], pool[j]);
+      pool = staging;
+    }
+    const ns = timeBatch(t, pool, start, batch);
     if (i >= warm) {
       times[i - warm] = ns;
       cls[i - warm] = c;
@@ -152,14 +184,18 @@ export function runTarget<I>(t: CtTarget<I>, measurements = t.measurements): CtR
   for (const c of cls) n[c as 0 | 1]++;
   const { t: maxT, crop } = maxWelch(times, cls);
   const leak = maxT > LEAK_T;
-  const median = Float64Array.from(times).sort()[total >> 1]!;
+  const median = (c?: number): number => {
+    const kept = Float64Array.from(times.filter((_, i) => c === undefined || cls[i] === c)).sort();
+    return kept[kept.length >> 1]! / batch / 1000;
+  };
   return {
     name: t.name,
     classes: t.classes,
     control: t.control ?? false,
     n,
     batch,
-    callUs: median / batch / 1000,
+    callUs: median(),
+    classUs: [median(0), median(1)],
     maxT,
     crop,
     leak,
@@ -185,6 +221,8 @@ export function deferred<I>(name: string, measurements: number, make: () => CtTa
   return { name, control: false, measurements, run: (m) => runTarget(make(), m) };
 }
 
+const us = (x: number): string => (x < 10 ? x.toFixed(3) : x < 100 ? x.toFixed(1) : x.toFixed(0));
+
 /** One line of the report. */
 export function formatResult(r: CtResult): string {
   const verdict = r.control ? (r.leak ? 'flagged (control)' : 'NOT FLAGGED (control) — FAIL') : r.leak ? 'LEAK — FAIL' : 'no leak';
@@ -194,7 +232,7 @@ export function formatResult(r: CtResult): string {
     `${r.classes[0]} vs ${r.classes[1]}`.padEnd(44),
     `n=${r.n[0]}/${r.n[1]}`.padEnd(14),
     `×${r.batch}`.padEnd(7),
-    `${r.callUs < 10 ? r.callUs.toFixed(3) : r.callUs.toFixed(0)} µs`.padStart(10),
+    `${us(r.classUs[0])}/${us(r.classUs[1])} µs`.padStart(20),
     `max|t|=${r.maxT < 100 ? r.maxT.toFixed(2) : r.maxT.toFixed(0)} (${crop})`.padEnd(24),
     verdict,
   ].join(' ');

@@ -49,6 +49,7 @@ function baseTarget(): CtTarget<In> {
     call,
     measurements: MEASUREMENTS,
     pool: 64,
+    stage: false,
   };
 }
 
@@ -67,6 +68,7 @@ function keyTarget(): CtTarget<In> {
     call,
     measurements: MEASUREMENTS,
     pool: 64,
+    stage: false,
   };
 }
 
