@@ -1,7 +1,7 @@
 // The benchmark harness: every suite compares implementations of one operation on the same inputs.
 // Outputs are cross-validated before anything is timed (a fast wrong answer is an error, not a result),
 // then each implementation is timed with tinybench, and the results are reported against a baseline.
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { Bench } from 'tinybench';
 
 export interface Impl {
@@ -40,6 +40,8 @@ export interface Machine {
   openssl: string;
   platform: string;
   date: string;
+  /** 1-minute load average when the run started: other processes' work shows in every number. */
+  load: number;
 }
 
 export function machine(): Machine {
@@ -51,6 +53,7 @@ export function machine(): Machine {
     openssl: process.versions.openssl ?? 'none',
     platform: `${process.platform}-${process.arch}`,
     date: new Date().toISOString(),
+    load: loadavg()[0]!,
   };
 }
 

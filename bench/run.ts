@@ -33,7 +33,7 @@ if (unknown.length > 0) throw new RangeError(`unknown suite ${unknown.join(', ')
 const suites = wanted ? ALL.filter((s) => wanted.some((n) => named(s, n))) : ALL;
 
 const m = machine();
-console.log(`keyward bench — ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, OpenSSL ${m.openssl}, ${m.date}`);
+console.log(`keyward bench — ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, load ${m.load.toFixed(2)}), Node ${m.node}, OpenSSL ${m.openssl}, ${m.date}`);
 console.log(`${time} ms per case; ops/s, MB/s, per-operation latency, ratio to each suite's baseline\n`);
 
 const rows: Row[] = [];
@@ -63,7 +63,7 @@ mkdirSync(dir, { recursive: true });
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
 writeFileSync(join(dir, `${values.out}.json`), JSON.stringify({ command, machine: m, timeMsPerCase: time, rows, targets: results }, null, 2) + '\n');
 const md = [
-  `Measured by \`${command}\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.platform}, Node ${m.node}, OpenSSL ${m.openssl}, ${m.date.slice(0, 10)}.`,
+  `Measured by \`${command}\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, 1-minute load ${m.load.toFixed(2)} at the start), ${m.platform}, Node ${m.node}, OpenSSL ${m.openssl}, ${m.date.slice(0, 10)}.`,
   '',
   markdownTable(rows, baselineOf),
   '',
