@@ -455,18 +455,24 @@ export function montToValue(cx: usize, r: usize, a: usize): void {
 }
 
 // dst = table[idx] for idx < 32, reading every entry (n limbs each, n a multiple of 4): the entry
-// masks first, then each 16-byte column of dst gathered in a register across all 32 entries.
+// masks first, then each 16-byte column of dst gathered in a register across all 32 entries,
+// four entries per loop turn.
 function tableSelect(dst: usize, table: usize, idx: u32, n: i32): void {
   for (let i: u32 = 0; i < <u32>TBL; i++) {
     v128.store(TSM + (<usize>i << 4), i32x4.splat(<i32>mask32(((i ^ idx) - 1) >> 31)));
   }
-  const bytes = off(n);
-  for (let o: usize = 0; o < bytes; o += 16) {
+  const end = table + off(n);
+  for (let col = table; col < end; col += 16) {
     let acc = i32x4.splat(0);
-    for (let i: usize = 0; i < <usize>TBL; i++) {
-      acc = v128.or(acc, v128.and(v128.load(table + i * STRIDE + o), v128.load(TSM + (i << 4))));
+    let q = TSM;
+    for (let p = col; p < col + <usize>TBL * STRIDE; p += 4 * STRIDE) {
+      acc = v128.or(acc, v128.and(v128.load(p), v128.load(q)));
+      acc = v128.or(acc, v128.and(v128.load(p, STRIDE), v128.load(q, 16)));
+      acc = v128.or(acc, v128.and(v128.load(p, 2 * STRIDE), v128.load(q, 32)));
+      acc = v128.or(acc, v128.and(v128.load(p, 3 * STRIDE), v128.load(q, 48)));
+      q += 64;
     }
-    v128.store(dst + o, acc);
+    v128.store(dst + (col - table), acc);
   }
 }
 
