@@ -1,0 +1,148 @@
+// `keyward credentials create` and `keyward serve` as a user runs them (the built CLI): the printed key
+// works through the AWS SDK, keys made while serving work at once, the access log is JSON lines on
+// stdout, and SIGTERM during a request lets it finish before the process exits 0 with the store intact.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createHash, createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+
+requireBuild();
+const tmp = tempDirs();
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function serve(dir: string): Promise<Served> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
+  const child = spawn(process.execPath, [BIN, '--dir', dir, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(err);
+      if (m) resolve({ child, url: m[1]!, port: Number(m[2]), stdout: () => out, stderr: () => err, exited });
+    });
+    void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
+  });
+}
+
+class NodeSha256 {
+  private h;
+  constructor(secret?: string | Uint8Array) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  }
+  update(d: string | Uint8Array) {
+    this.h.update(d);
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest());
+  }
+  reset() {}
+}
+
+describe('keyward credentials and keyward serve', () => {
+  it('usage: credentials needs a subcommand, a bad principal is refused, plain HTTP off loopback is refused, serve --help documents', () => {
+    const dir = `${tmp()}/s`;
+    ok(keyward(['--dir', dir, 'init']));
+    expect(keyward(['--dir', dir, 'credentials']).status).toBe(64);
+    const bad = keyward(['--dir', dir, 'credentials', 'create', '--principal', 'not a name']);
+    expect([bad.status, bad.err]).toEqual([1, expect.stringMatching(/^keyward credentials create: ValidationException: principal "not a name"/)]);
+    expect(keyward(['--dir', `${tmp()}/none`, 'credentials', 'create', '--principal', 'alice']).err).toMatch(/NotFoundException: no Keyward store/);
+    const open = keyward(['--dir', dir, 'serve', '--host', '0.0.0.0']);
+    expect([open.status, open.err]).toEqual([64, expect.stringMatching(/refusing to serve plain HTTP on 0\.0\.0\.0/)]);
+    expect(keyward(['--dir', dir, 'serve', '--cert', 'c.pem']).err).toMatch(/--cert and --key go together/);
+    const help = ok(keyward(['serve', '--help']));
+    expect(help.out).toMatch(/Signature Version 4/);
+    expect(help.out).toMatch(/\/healthz/);
+    expect(help.out).toMatch(/--drain-timeout/);
+  });
+
+  it('serves the SDK with a key from credentials create, picks up keys made while serving, logs JSON lines, stops gracefully on SIGTERM', async () => {
+    const dir = `${tmp()}/s`;
+    ok(keyward(['--dir', dir, 'init']));
+    const alice = JSON.parse(ok(keyward(['--dir', dir, 'credentials', 'create', '--principal', 'alice'])).out) as Record<string, string>;
+    expect(alice).toEqual({ AccessKeyId: expect.stringMatching(/^AKIA/), SecretAccessKey: expect.any(String), Principal: 'arn:aws:iam::000000000000:user/alice' });
+    const s = await serve(dir);
+    expect(s.stderr()).toMatch(/region us-east-1, account 000000000000/);
+    const kms = new KMSClient({ endpoint: s.url, region: 'us-east-1', credentials: { accessKeyId: alice.AccessKeyId!, secretAccessKey: alice.SecretAccessKey! } });
+    try {
+      const keyId = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const enc = await kms.send(new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('over the wire') }));
+      expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: enc.CiphertextBlob }))).Plaintext!).toString()).toBe('over the wire');
+
+      // A key made while the server runs (the CLI does not need the store lock) works at once.
+      const ops = JSON.parse(ok(keyward(['--dir', dir, 'credentials', 'create', '--principal', 'arn:aws:iam::000000000000:role/ops'])).out) as Record<string, string>;
+      const opsKms = new KMSClient({ endpoint: s.url, region: 'us-east-1', credentials: { accessKeyId: ops.AccessKeyId!, secretAccessKey: ops.SecretAccessKey! } });
+      expect((await opsKms.send(new ListKeysCommand({}))).Keys).toHaveLength(1);
+      opsKms.destroy();
+      expect(ok(keyward(['--dir', dir, 'credentials', 'list'])).out.trim().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`^${alice.AccessKeyId}  arn:aws:iam::000000000000:user/alice  `)),
+        expect.stringMatching(new RegExp(`^${ops.AccessKeyId}  arn:aws:iam::000000000000:role/ops  `)),
+      ]);
+
+      // A request in flight when SIGTERM arrives is answered, then the process exits 0.
+      const signer = new SignatureV4({
+        credentials: { accessKeyId: alice.AccessKeyId!, secretAccessKey: alice.SecretAccessKey! }, region: 'us-east-1', service: 'kms', sha256: NodeSha256,
+      });
+      const body = '{"Description":"finished during shutdown"}';
+      const signed = await signer.sign(new HttpRequest({
+        method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: s.port, path: '/',
+        headers: { host: `127.0.0.1:${s.port}`, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'TrentService.CreateKey' }, body,
+      }));
+      const answered = new Promise<number>((resolve, reject) => {
+        const r = httpRequest({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/', headers: signed.headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        r.on('error', reject);
+        r.write(body.slice(0, 3));
+        void (async () => {
+          while (!s.stdout().includes('"operation":"ListKeys"')) await new Promise((w) => setTimeout(w, 10));
+          await new Promise((w) => setTimeout(w, 100));
+          s.child.kill('SIGTERM');
+          while (!/SIGTERM: stopping, 1 request\(s\) in flight/.test(s.stderr())) await new Promise((w) => setTimeout(w, 10));
+          r.end(body.slice(3));
+        })().catch(reject);
+      });
+      expect(await answered).toBe(200);
+      expect(await s.exited).toBe(0);
+      expect(s.stderr()).toMatch(/keyward serve: stopped\n$/);
+    } finally {
+      kms.destroy();
+    }
+
+    const lines = s.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.operation, l.status])).toEqual([
+      ['CreateKey', 200], ['Encrypt', 200], ['Decrypt', 200], ['ListKeys', 200], ['CreateKey', 200],
+    ]);
+    expect(lines[3]!.principal).toBe('arn:aws:iam::000000000000:role/ops');
+    expect(s.stdout()).not.toContain(alice.SecretAccessKey);
+    expect(s.stdout()).not.toContain(Buffer.from('over the wire').toString('base64'));
+    // The store was closed cleanly: its audit chain verifies and ends with every call, as its principal.
+    expect(ok(keyward(['--dir', dir, 'audit', 'verify'])).out).toMatch(/^audit log intact: /);
+    const audit = ok(keyward(['--dir', dir, '--json', 'audit', 'tail', '-n', '5'])).out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.map((r) => [r.principal, r.operation, r.outcome])).toEqual([
+      ['arn:aws:iam::000000000000:user/alice', 'CreateKey', 'Success'], ['arn:aws:iam::000000000000:user/alice', 'Encrypt', 'Success'],
+      ['arn:aws:iam::000000000000:user/alice', 'Decrypt', 'Success'], ['arn:aws:iam::000000000000:role/ops', 'ListKeys', 'Success'],
+      ['arn:aws:iam::000000000000:user/alice', 'CreateKey', 'Success'],
+    ]);
+  });
+});
