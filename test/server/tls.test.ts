@@ -1,0 +1,78 @@
+// HTTPS: the server with its own certificate (made here by the openssl command), reached by the AWS SDK
+// trusting that certificate; and `keyward serve --cert --key` on a non-loopback address.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { join } from 'node:path';
+import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
+import { describe, expect, it } from 'vitest';
+import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { startServer } from './_harness.js';
+
+requireBuild();
+const tmp = tempDirs();
+
+/** A self-signed P-256 certificate for 127.0.0.1. */
+function certificate(): { cert: string; key: string; certFile: string; keyFile: string } {
+  const d = tmp();
+  const certFile = join(d, 'cert.pem');
+  const keyFile = join(d, 'key.pem');
+  const r = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
+    '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ]);
+  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr.toString()}`);
+  return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };
+}
+
+describe('HTTPS', () => {
+  it('the SDK reaches the server over TLS; plain HTTP to the TLS port gets no KMS answer', async () => {
+    const tls = certificate();
+    const h = await startServer({ tls: { cert: tls.cert, key: tls.key } });
+    expect(h.url).toBe(`https://127.0.0.1:${h.port}`);
+    const kms = h.client(h.keys.alice, { requestHandler: { httpsAgent: new Agent({ ca: tls.cert }) } });
+    expect((await kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId).toMatch(/^[0-9a-f-]{36}$/);
+    // An SDK that does not trust the certificate does not connect.
+    const untrusting = h.client(h.keys.alice);
+    await expect(untrusting.send(new ListKeysCommand({}))).rejects.toThrow(/self-signed|certificate/i);
+    const plain = await h.send('GET', '/healthz', {}, '').then((r) => r.status, (e: Error) => e.message);
+    expect(plain).not.toBe(200);
+  });
+
+  it('keyward serve --cert --key serves HTTPS on a non-loopback address', async () => {
+    const tls = certificate();
+    const dir = `${tmp()}/s`;
+    ok(keyward(['--dir', dir, 'init']));
+    const key = JSON.parse(ok(keyward(['--dir', dir, 'credentials', 'create', '--principal', 'alice'])).out) as Record<string, string>;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
+    const child = spawn(process.execPath, [BIN, '--dir', dir, 'serve', '--host', '0.0.0.0', '--port', '0', '--cert', tls.certFile, '--key', tls.keyFile, '--quiet'], {
+      env, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    try {
+      let err = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          const m = /listening on https:\/\/0\.0\.0\.0:(\d+)/.exec(err);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
+      });
+      const kms = new KMSClient({
+        endpoint: `https://127.0.0.1:${port}`, region: 'us-east-1', requestHandler: { httpsAgent: new Agent({ ca: tls.cert }) },
+        credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+      });
+      expect((await kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
+      kms.destroy();
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toBe(''); // --quiet: no access log
+      expect(err).toMatch(/SIGINT: stopping/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
