@@ -12,8 +12,9 @@ std::map<std::string, LoadedModule*> registry;
 
 }  // namespace
 
-LoadedModule* AcquireModule(const std::string& path, Failure* failure) {
+LoadedModule* AcquireModule(const std::string& path, bool* loaded, Failure* failure) {
   std::lock_guard<std::mutex> lock(registryMutex);
+  *loaded = false;
   auto found = registry.find(path);
   if (found != registry.end()) {
     found->second->users++;
@@ -56,6 +57,7 @@ LoadedModule* AcquireModule(const std::string& path, Failure* failure) {
   module->ownsInitialize = rv == CKR_OK;
   module->users = 1;
   registry[path] = module;
+  *loaded = true;
   return module;
 }
 

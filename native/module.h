@@ -32,8 +32,9 @@ struct LoadedModule {
 };
 
 // dlopen + C_GetFunctionList + C_Initialize(CKF_OS_LOCKING_OK) on first use of path; counts users.
-// Returns nullptr and fills *failure on error.
-LoadedModule* AcquireModule(const std::string& path, Failure* failure);
+// *loaded tells whether this call loaded it (rather than sharing it). Returns nullptr and fills
+// *failure on error.
+LoadedModule* AcquireModule(const std::string& path, bool* loaded, Failure* failure);
 
 // Drops one user; the last one finalizes (when this addon initialized) and unloads the module.
 void ReleaseModule(LoadedModule* module);

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <cstdlib>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +92,7 @@ struct Core {
   void Run(size_t index);
   void RunItem(Job* job, size_t i, CK_SESSION_HANDLE session);
   void Enqueue(Job* job);
+  void StopThreads();
   void Shutdown();
   static void OnEnvTeardown(void* core) { static_cast<Core*>(core)->Shutdown(); }
 };
@@ -153,20 +156,47 @@ void Core::Enqueue(Job* job) {
   }
 }
 
-// Stops the threads (queued work is rejected, an operation in progress finishes), closes the sessions
-// and lets go of the module. Login state is not ended with C_Logout: it belongs to the whole
-// application (spec §5.6), so other sessions on the token (another pool, pkcs11js) would lose it;
-// closing the application's last session on the token returns it to public anyway (C_CloseSession).
-void Core::Shutdown() {
-  if (shutDown) return;
-  shutDown = true;
+namespace {
+
+// Pools whose threads run, for the exit handler below.
+std::mutex liveMutex;
+std::set<Core*> live;
+
+// exit() (process.exit() does not tear the environment down, so no cleanup hook runs) destroys the
+// module's static objects while pool threads may be inside it, which crashes. This handler, registered
+// after each module load and so run before that module's destructors, lets those threads finish first.
+void StopAllPools() {
+  std::lock_guard<std::mutex> lock(liveMutex);
+  for (Core* core : live) core->StopThreads();
+}
+
+}  // namespace
+
+// Queued work is rejected, an operation in progress finishes, the threads end. Idempotent.
+void Core::StopThreads() {
   closing = true;
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
   }
   wake.notify_all();
-  for (std::thread& t : threads) t.join();
+  for (std::thread& t : threads) {
+    if (t.joinable()) t.join();
+  }
+}
+
+// Stops the threads, closes the sessions and lets go of the module. Login state is not ended with
+// C_Logout: it belongs to the whole application (spec §5.6), so other sessions on the token (another
+// pool, pkcs11js) would lose it; closing the application's last session on the token returns it to
+// public anyway (C_CloseSession).
+void Core::Shutdown() {
+  if (shutDown) return;
+  shutDown = true;
+  {
+    std::lock_guard<std::mutex> lock(liveMutex);
+    live.erase(this);
+  }
+  StopThreads();
   for (CK_SESSION_HANDLE s : sessions) fn->C_CloseSession(s);
   sessions.clear();
   ReleaseModule(module);
@@ -344,8 +374,10 @@ Napi::Value SessionPool::Open(const Napi::CallbackInfo& info) {
   uint32_t count = static_cast<uint32_t>(requested);
 
   Failure failure;
-  LoadedModule* module = AcquireModule(modulePath.As<Napi::String>().Utf8Value(), &failure);
+  bool loaded = false;
+  LoadedModule* module = AcquireModule(modulePath.As<Napi::String>().Utf8Value(), &loaded, &failure);
   if (module == nullptr) throw Napi::Error(env, ToJsError(env, failure, -1));
+  if (loaded) std::atexit(StopAllPools);
 
   auto core = std::make_shared<Core>();
   core->module = module;
@@ -372,6 +404,10 @@ Napi::Value SessionPool::Open(const Napi::CallbackInfo& info) {
                                      new std::shared_ptr<Core>(core));
   core->completion.Unref(env);  // an idle pool must not keep the process alive
   for (uint32_t i = 0; i < count; i++) core->threads.emplace_back(&Core::Run, core.get(), i);
+  {
+    std::lock_guard<std::mutex> lock(liveMutex);
+    live.insert(core.get());
+  }
   // Registered after the thread-safe function, so it runs before that function's own teardown hook.
   napi_add_env_cleanup_hook(env, Core::OnEnvTeardown, core.get());
 
