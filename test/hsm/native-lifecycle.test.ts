@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import { Pkcs11Error, loadNative } from '../../src/hsm/native.js';
@@ -91,6 +92,47 @@ describe('native addon lifecycle', () => {
       expect(child.status, `${mode}: ${child.stderr}`).toBe(0);
       expect(child.stdout, mode).toMatch(expected);
     }
+  });
+
+  it('a worker thread terminated mid-batch with its pool open stops the pool cleanly and lets go of the module', async () => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const pkcs11js = require(${JSON.stringify(PKCS11JS)});
+      const addon = require(${JSON.stringify(ADDON)});
+      const pool = addon.open({ module: ${JSON.stringify(SOFTHSM)}, slot: ${SLOT}, pin: ${JSON.stringify(PIN)}, sessions: 2 });
+      const p = new pkcs11js.PKCS11();
+      p.load(${JSON.stringify(SOFTHSM)});
+      const slot = p.C_GetSlotList(true).find((s) => Number(s.readBigUInt64LE(0)) === ${SLOT});
+      const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+      const key = Number(p.C_CreateObject(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_VALUE, value: Buffer.alloc(32, 9) },
+        { type: pkcs11js.CKA_ENCRYPT, value: true },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+      ]).readBigUInt64LE(0));
+      const item = { iv: Buffer.alloc(12), aad: Buffer.alloc(0), data: Buffer.alloc(1024) };
+      pool.aesGcmEncrypt(key, item.iv, item.aad, item.data).then((ct) => {
+        parentPort.postMessage(ct.length);
+        pool.aesGcmEncryptBatch(key, Array.from({ length: 20000 }, () => item));
+        setTimeout(() => parentPort.postMessage('busy'), 5 + Math.random() * 20);
+      });
+    `;
+    for (let run = 0; run < 4; run++) {
+      const worker = new Worker(code, { eval: true, env: SHARE_ENV });
+      const messages: unknown[] = [];
+      await new Promise<void>((resolve, reject) => {
+        worker.on('message', (m) => {
+          messages.push(m);
+          if (m === 'busy') resolve();
+        });
+        worker.on('error', reject);
+      });
+      await worker.terminate();
+      expect(messages).toEqual([1040, 'busy']);
+    }
+    // The workers' pools were the module's only users: it is finalized again.
+    expect(alreadyInitialized()).toBe(false);
   });
 
   it('a Pkcs11Error from the addon is the class src/hsm exports', () => {
