@@ -5,8 +5,9 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
-#include <deque>
+#include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <string>
@@ -48,20 +49,24 @@ struct Job {
   // thread, so it spreads over the pool); the thread that drops the last queue entry hands it back to JS.
   std::atomic<size_t> next{0};
   std::atomic<size_t> entriesLeft{0};
-  std::atomic<bool> failed{false};
+
+  // The lowest failed item. Items after it are skipped; items before it still run, so the failure
+  // reported is always the batch's first, whatever order the threads finish in.
+  static constexpr size_t kNone = SIZE_MAX;
+  std::atomic<size_t> firstFailed{kNone};
   std::mutex failureMutex;
-  long failureIndex = -1;
   Failure failure;
 
   Napi::Promise::Deferred deferred;
 
+  bool Skips(size_t index) const { return index > firstFailed.load(); }
+  bool Failed() const { return firstFailed.load() != kNone; }
   void Fail(size_t index, Failure f) {
     std::lock_guard<std::mutex> lock(failureMutex);
-    if (failureIndex < 0 || static_cast<long>(index) < failureIndex) {
-      failureIndex = static_cast<long>(index);
+    if (index < firstFailed.load()) {
       failure = std::move(f);
+      firstFailed = index;
     }
-    failed = true;
   }
 };
 
@@ -114,7 +119,7 @@ void Core::Run(size_t index) {
 }
 
 void Core::RunItem(Job* job, size_t i, CK_SESSION_HANDLE session) {
-  if (job->failed) return;  // a batch stops at its first failure
+  if (job->Skips(i)) return;
   if (closing) {
     job->Fail(i, Failure::Other("the session pool was closed before the operation ran"));
     return;
@@ -219,8 +224,8 @@ void CompleteJob(Napi::Env env, Napi::Function, Core* core, Job* job) {
 
 // Converts a finished job's results (or its first failure) and settles its promise.
 void Settle(Napi::Env env, Job* job) {
-  if (job->failed) {
-    job->deferred.Reject(ToJsError(env, job->failure, job->batch ? job->failureIndex : -1));
+  if (job->Failed()) {
+    job->deferred.Reject(ToJsError(env, job->failure, job->batch ? static_cast<long>(job->firstFailed.load()) : -1));
   } else if (job->kind == OpKind::Verify) {
     if (job->batch) {
       Napi::Array verdicts = Napi::Array::New(env, job->verdicts.size());
