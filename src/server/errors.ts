@@ -26,6 +26,8 @@ export const SerializationException = define('SerializationException', 400);
 export const UnknownOperationException = define('UnknownOperationException', 400);
 /** The body is larger than the server accepts. */
 export const RequestEntityTooLargeException = define('RequestEntityTooLargeException', 413);
+/** The connection closed before the request body ended (nobody is left to read the answer). */
+export const RequestAbortedException = define('RequestAbortedException', 400);
 /** A path or method the server does not serve. */
 export const NotFound = define('NotFound', 404);
 export const MethodNotAllowed = define('MethodNotAllowed', 405);

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { KmsError } from '../kms/errors.js';
 import type { Keyward } from '../kms/keyward.js';
 import type { Credential } from './credentials.js';
-import { MethodNotAllowed, NotFound, RequestEntityTooLargeException } from './errors.js';
+import { MethodNotAllowed, NotFound, RequestAbortedException, RequestEntityTooLargeException } from './errors.js';
 import { decodeRequest, encodeError, encodeResponse, invoke, operationOf, OPERATIONS, TARGET_PREFIX, wipeRequest } from './kms-protocol.js';
 import { SigV4Verifier } from './sigv4.js';
 
@@ -99,8 +99,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       for (const c of chunks) c.fill(0);
       resolve(body);
     });
-    req.on('error', fail);
-    req.on('close', () => fail(new Error('the client closed the connection before the body ended')));
+    // Node reports a connection lost mid-body as 'error' (ECONNRESET, "aborted") or only as 'close'.
+    const aborted = () => fail(new RequestAbortedException('the connection closed before the request body ended'));
+    req.on('error', aborted);
+    req.on('close', aborted);
   });
 }
 
@@ -112,7 +114,9 @@ export class KmsServer {
   private readonly maxBodyBytes: number;
   private readonly now: () => number;
   private closing = false;
+  /** Handlers running (an engine call may outlive its connection when the drain timeout cuts it). */
   private active = 0;
+  private drained: (() => void) | undefined;
 
   constructor(private readonly opts: KmsServerOptions) {
     this.log = opts.log ?? jsonLineLogger();
@@ -154,7 +158,8 @@ export class KmsServer {
 
   /**
    * Graceful shutdown: stops accepting connections, closes idle keep-alive ones, lets requests in flight
-   * finish (their responses say Connection: close), and after `timeoutMs` closes whatever is left.
+   * finish (their responses say Connection: close), and after `timeoutMs` closes whatever is left. Resolves
+   * once no handler runs, so the caller may close the engine.
    */
   async close(timeoutMs = 30_000): Promise<void> {
     this.closing = true;
@@ -167,6 +172,7 @@ export class KmsServer {
     force.unref();
     await closed;
     clearTimeout(force);
+    if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.verifier.clear();
   }
 
@@ -182,7 +188,6 @@ export class KmsServer {
     const target = header(req, 'x-amz-target');
     if (target?.startsWith(TARGET_PREFIX) && Object.hasOwn(OPERATIONS, target.slice(TARGET_PREFIX.length))) entry.operation = target.slice(TARGET_PREFIX.length);
     res.once('close', () => {
-      this.active--;
       entry.status = res.statusCode;
       entry.latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
       this.log(entry);
@@ -217,6 +222,8 @@ export class KmsServer {
       }
     } catch (e) {
       this.fail(res, entry, e);
+    } finally {
+      if (--this.active === 0) this.drained?.();
     }
   }
 

@@ -231,4 +231,21 @@ describe('graceful shutdown', () => {
     expect(closed).toBe(true);
     expect((await h.kw.auditTail(1))[0]!.operation).toBe('CreateKey');
   });
+
+  it('after the drain timeout, a request still arriving is cut off and close() resolves', async () => {
+    const h = await startServer();
+    const s = await h.sign({ target: CREATE, body: '{"Description":"never finished"}' });
+    const cut = new Promise<string>((resolve) => {
+      const r = httpRequest({ host: '127.0.0.1', port: h.port, method: 'POST', path: s.path, headers: s.headers }, () => resolve('answered'));
+      r.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      r.write('{"Desc');
+    });
+    while (h.server.inFlight === 0) await new Promise((w) => setTimeout(w, 5));
+    const started = Date.now();
+    await h.server.close(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(h.server.inFlight).toBe(0);
+    expect(await cut).toBe('ECONNRESET');
+    expect(h.log.at(-1)).toMatchObject({ operation: 'CreateKey', error: 'RequestAbortedException' });
+  });
 });
