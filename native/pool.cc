@@ -81,6 +81,7 @@ struct Core {
   CK_FUNCTION_LIST* fn = nullptr;
   std::vector<CK_SESSION_HANDLE> sessions;
   std::vector<std::thread> threads;
+  std::mutex joinMutex;
 
   std::mutex mutex;
   std::condition_variable wake;
@@ -185,6 +186,8 @@ void Core::StopThreads() {
     stopping = true;
   }
   wake.notify_all();
+  // The exit handler (any thread that calls exit()) and a worker's close() may both get here.
+  std::lock_guard<std::mutex> lock(joinMutex);
   for (std::thread& t : threads) {
     if (t.joinable()) t.join();
   }
