@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The system packages the tests use (SoftHSM2 for the PKCS#11 provider and addon). Run by `npm test`
-# before anything else: installs what is missing when it can (root with apt-get), otherwise names exactly
-# what to install and fails, so no HSM test is ever skipped for want of a package.
+# The system packages the build and the tests use: a C++ toolchain and python3 for node-gyp (npm ci builds
+# better-sqlite3, pkcs11js and the PKCS#11 addon) and SoftHSM2 for the PKCS#11 tests. Run by .ci/run before
+# npm ci and by `npm test` before anything else: installs what is missing when it can (root with apt-get),
+# otherwise names exactly what to install and fails, so no HSM test is ever skipped for want of a package.
 set -euo pipefail
 
 missing=()
+{ command -v g++ >/dev/null && command -v make >/dev/null; } || missing+=(g++ make)
+command -v python3 >/dev/null || missing+=(python3)
 { [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null; } || missing+=(softhsm2)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
