@@ -58,6 +58,16 @@ class NodeSha256 {
   reset() {}
 }
 
+describe('the package', () => {
+  it("exports the server as 'keyward/server'", async () => {
+    const m = await import('keyward/server');
+    expect(typeof m.KmsServer).toBe('function');
+    expect(typeof m.CredentialStore.open).toBe('function');
+    expect(typeof m.createCredential).toBe('function');
+    expect(Object.keys(m.OPERATIONS)).toHaveLength(44);
+  });
+});
+
 describe('keyward credentials and keyward serve', () => {
   it('usage: credentials needs a subcommand, a bad principal is refused, plain HTTP off loopback is refused, serve --help documents', () => {
     const dir = `${tmp()}/s`;
