@@ -94,15 +94,18 @@ interface RawAddon {
 
 const ADDON = join('build', 'Release', 'keyward_pkcs11.node');
 
-// Works from src/ (tests) and from dist/src/ (the package): walk up to the folder holding build/.
-function locateAddon(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
+/**
+ * The path of the built addon: the first build/Release/keyward_pkcs11.node in `from` or a folder above
+ * it (this module's folder by default, which works from src/ in tests and from dist/src/ in the package).
+ * Throws an Error naming the missing file and how to build it.
+ */
+export function locateAddon(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; ) {
     const candidate = join(dir, ADDON);
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
     if (parent === dir) {
-      throw new Error(`the native PKCS#11 addon ${ADDON} was not found above ${dirname(fileURLToPath(import.meta.url))}: build it with \`npm run build:native\` (npm ci builds it too)`);
+      throw new Error(`the native PKCS#11 addon ${ADDON} was not found in ${from} or any folder above it: build it with \`npm run build:native\` (npm ci builds it too)`);
     }
     dir = parent;
   }

@@ -2,10 +2,13 @@
 // ways, batches, concurrency, errors, memory and event-loop behaviour. pkcs11js initializes the module
 // first here (as the provider does), so the addon shares that initialization.
 import { createCipheriv, createDecipheriv, createHash, createHmac, createPublicKey, constants, generateKeyPairSync, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ModuleLoadError, Pkcs11Error, loadNative, type NativeSessionPool } from '../../src/hsm/native.js';
+import { ModuleLoadError, Pkcs11Error, loadNative, locateAddon, type NativeSessionPool } from '../../src/hsm/native.js';
 import { KeyMaker, PIN, SOFTHSM, createTokenDir, initToken } from './_native-softhsm.js';
 
 createTokenDir('native');
@@ -341,6 +344,12 @@ describe('arguments', () => {
 });
 
 describe('load and open', () => {
+  it('finds the built addon from this tree, and names the missing file and the build command elsewhere', () => {
+    expect(locateAddon()).toBe(ADDON);
+    const empty = mkdtempSync(join(tmpdir(), 'keyward-no-addon-'));
+    expect(() => locateAddon(empty)).toThrow(`the native PKCS#11 addon build/Release/keyward_pkcs11.node was not found in ${empty} or any folder above it: build it with \`npm run build:native\` (npm ci builds it too)`);
+  });
+
   it('a wrong PIN throws Pkcs11Error CKR_PIN_INCORRECT from C_Login', () => {
     const native = loadNative();
     let e: unknown;
