@@ -15,6 +15,7 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 export const LEAK_T = 4.5;
 const MIN_BATCH_NS = 20_000;
 const POOL = 256;
+const WARM_MS = 300;
 // dudect's crop ladder, thresholds at the percentiles 1 − 0.5^(10·(i+1)/CROPS) of all measurements.
 const CROPS = 20;
 // A crop with fewer measurements in a class than this is not tested (too few to say anything).
@@ -40,6 +41,11 @@ export interface CtTarget<I> {
    * keys, whose component lengths differ) and whose calls are too long for an address to matter.
    */
   stage?: boolean;
+  /**
+   * Run untimed before every measurement: puts state that the code keeps between calls on public data
+   * (RSA's context of the last modulus) in the same condition whichever class comes next.
+   */
+  reset?: () => void;
   /** A deliberately variable-time function: the run fails unless it is flagged. */
   control?: boolean;
 }
@@ -146,7 +152,8 @@ function calibrate<I>(t: CtTarget<I>, pools: [I[], I[]]): number {
 
 /**
  * Runs the test on a target with `measurements` per class on average (default: the target's own).
- * Inputs are made first; a warm-up of a tenth of the measurements (JIT tiers, caches) is discarded.
+ * Inputs are made first, every input is run for at least WARM_MS, the batch is sized, and then a
+ * further tenth of the measurements is taken and discarded before the ones that count.
  */
 export function runTarget<I>(t: CtTarget<I>, measurements = t.measurements): CtResult {
   const started = performance.now();
@@ -156,6 +163,14 @@ export function runTarget<I>(t: CtTarget<I>, measurements = t.measurements): CtR
     pools[0].push(t.input(0));
     pools[1].push(t.input(1));
   }
+  // Warm up (JIT tiers, caches) before calibrating, or the batch is sized by slow unoptimised calls.
+  const warmUntil = performance.now() + WARM_MS;
+  do {
+    for (let j = 0; j < size; j++) {
+      t.call(pools[0][j]!);
+      t.call(pools[1][j]!);
+    }
+  } while (performance.now() < warmUntil);
   const batch = calibrate(t, pools);
   const stage = t.stage ?? true;
   const staging = stage ? Array.from({ length: size }, () => t.input(0)) : [];
@@ -174,6 +189,7 @@ export function runTarget<I>(t: CtTarget<I>, measurements = t.measurements): CtR
       for (let b = 0, j = start; b < Math.min(batch, size); b++, j = j + 1 === size ? 0 : j + 1) copyInto(staging[j], pool[j]);
       pool = staging;
     }
+    t.reset?.();
     const ns = timeBatch(t, pool, start, batch);
     if (i >= warm) {
       times[i - warm] = ns;
