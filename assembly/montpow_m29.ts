@@ -139,19 +139,46 @@ function montMulD(r: usize, a: usize, b: usize): void {
     const k2 = i64x2.splat(b2 | (u2 << 32));
     const k3 = i64x2.splat(b3 | (u3 << 32));
     // Positions j ≥ 4: row r adds p_(j−r)·(b_r, u_r), and the four shifts move the sum to j − 4.
-    // pp points at pair j − 3 and pt at position j − 4, so every address is a pointer and an offset.
+    // pp points at pair j − 3 ((p_(j−3), p_(j−2)) at +0, (p_(j−1), p_j) at +16) and pt at
+    // position j − 4; four positions per loop turn (n is a multiple of 4), every address a pointer
+    // and a constant offset.
     let pp = PAIR + 8;
     let pt = TT;
     while (pt < stop) {
-      const l2 = v128.load(pp);
-      const l1 = v128.load(pp, 16);
-      const x = i64x2.add(
-        i64x2.add(v128.load(pt, 64), i64x2.extmul_high_i32x4_u(l1, k0)),
-        i64x2.add(i64x2.extmul_low_i32x4_u(l1, k1), i64x2.add(i64x2.extmul_high_i32x4_u(l2, k2), i64x2.extmul_low_i32x4_u(l2, k3))),
-      );
-      v128.store(pt, x);
-      pt += 16;
-      pp += 8;
+      {
+        const lo = v128.load(pp, 0);
+        const hi = v128.load(pp, 16);
+        v128.store(pt, i64x2.add(
+          i64x2.add(v128.load(pt, 64), i64x2.extmul_high_i32x4_u(hi, k0)),
+          i64x2.add(i64x2.extmul_low_i32x4_u(hi, k1), i64x2.add(i64x2.extmul_high_i32x4_u(lo, k2), i64x2.extmul_low_i32x4_u(lo, k3))),
+        ), 0);
+      }
+      {
+        const lo = v128.load(pp, 8);
+        const hi = v128.load(pp, 24);
+        v128.store(pt, i64x2.add(
+          i64x2.add(v128.load(pt, 80), i64x2.extmul_high_i32x4_u(hi, k0)),
+          i64x2.add(i64x2.extmul_low_i32x4_u(hi, k1), i64x2.add(i64x2.extmul_high_i32x4_u(lo, k2), i64x2.extmul_low_i32x4_u(lo, k3))),
+        ), 16);
+      }
+      {
+        const lo = v128.load(pp, 16);
+        const hi = v128.load(pp, 32);
+        v128.store(pt, i64x2.add(
+          i64x2.add(v128.load(pt, 96), i64x2.extmul_high_i32x4_u(hi, k0)),
+          i64x2.add(i64x2.extmul_low_i32x4_u(hi, k1), i64x2.add(i64x2.extmul_high_i32x4_u(lo, k2), i64x2.extmul_low_i32x4_u(lo, k3))),
+        ), 32);
+      }
+      {
+        const lo = v128.load(pp, 24);
+        const hi = v128.load(pp, 40);
+        v128.store(pt, i64x2.add(
+          i64x2.add(v128.load(pt, 112), i64x2.extmul_high_i32x4_u(hi, k0)),
+          i64x2.add(i64x2.extmul_low_i32x4_u(hi, k1), i64x2.add(i64x2.extmul_high_i32x4_u(lo, k2), i64x2.extmul_low_i32x4_u(lo, k3))),
+        ), 48);
+      }
+      pt += 64;
+      pp += 32;
     }
   }
   // Carries, once: r < 2m < R, so nothing is left above position n − 1.
