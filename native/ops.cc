@@ -27,16 +27,18 @@ namespace {
 constexpr CK_ULONG kGcmTagBytes = 16;
 // Covers RSA-4096 signatures; a module that needs more says so with CKR_BUFFER_TOO_SMALL.
 constexpr size_t kSignatureGuess = 512;
+constexpr size_t kSignatureMax = 16384;
 
 // Runs a single-part call whose output size is only a guess: on CKR_BUFFER_TOO_SMALL the operation
 // stays active (spec §5.2 "Conventions for functions returning output in a variable-length buffer")
-// and the call is repeated with the size the module asked for.
+// and the call is repeated with the size the module asked for, up to max (a larger request is a
+// module fault and stays CKR_BUFFER_TOO_SMALL rather than an allocation of whatever it said).
 template <typename Call>
-CK_RV WithOutput(Bytes* output, size_t guess, Call call) {
+CK_RV WithOutput(Bytes* output, size_t guess, size_t max, Call call) {
   output->Resize(guess > 0 ? guess : 1);
   CK_ULONG length = output->size();
   CK_RV rv = call(output->data(), &length);
-  if (rv == CKR_BUFFER_TOO_SMALL && length > output->size()) {
+  if (rv == CKR_BUFFER_TOO_SMALL && length > output->size() && length <= max) {
     output->Resize(length);
     rv = call(output->data(), &length);
   }
@@ -59,7 +61,7 @@ Outcome AesGcm(CK_FUNCTION_LIST* fn, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE
   if (encrypt) {
     CK_RV rv = fn->C_EncryptInit(session, &mechanism, key);
     if (rv != CKR_OK) return {rv, "C_EncryptInit"};
-    rv = WithOutput(output, input.size() + kGcmTagBytes, [&](CK_BYTE_PTR out, CK_ULONG_PTR len) {
+    rv = WithOutput(output, input.size() + kGcmTagBytes, input.size() + kGcmTagBytes, [&](CK_BYTE_PTR out, CK_ULONG_PTR len) {
       return fn->C_Encrypt(session, input.data(), input.size(), out, len);
     });
     return {rv, "C_Encrypt"};
@@ -67,7 +69,7 @@ Outcome AesGcm(CK_FUNCTION_LIST* fn, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE
   CK_RV rv = fn->C_DecryptInit(session, &mechanism, key);
   if (rv != CKR_OK) return {rv, "C_DecryptInit"};
   size_t guess = input.size() > kGcmTagBytes ? input.size() - kGcmTagBytes : 0;
-  rv = WithOutput(output, guess, [&](CK_BYTE_PTR out, CK_ULONG_PTR len) {
+  rv = WithOutput(output, guess, input.size(), [&](CK_BYTE_PTR out, CK_ULONG_PTR len) {
     return fn->C_Decrypt(session, input.data(), input.size(), out, len);
   });
   return {rv, "C_Decrypt"};
@@ -78,7 +80,7 @@ Outcome Sign(CK_FUNCTION_LIST* fn, CK_SESSION_HANDLE session, CK_OBJECT_HANDLE k
   CK_MECHANISM mechanism = MechanismOf(m);
   CK_RV rv = fn->C_SignInit(session, &mechanism, key);
   if (rv != CKR_OK) return {rv, "C_SignInit"};
-  rv = WithOutput(signature, kSignatureGuess, [&](CK_BYTE_PTR out, CK_ULONG_PTR len) {
+  rv = WithOutput(signature, kSignatureGuess, kSignatureMax, [&](CK_BYTE_PTR out, CK_ULONG_PTR len) {
     return fn->C_Sign(session, data.data(), data.size(), out, len);
   });
   return {rv, "C_Sign"};

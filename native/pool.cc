@@ -279,6 +279,20 @@ Napi::Object ReadObject(const Napi::Value& value, const std::string& name) {
   return value.As<Napi::Object>();
 }
 
+// NIST SP 800-38D §5.2.1.1: the IV is at least one bit (some modules accept an empty one).
+Bytes ReadIv(const Napi::Value& value, const std::string& name) {
+  Bytes iv = ReadBytes(value, name);
+  if (iv.size() == 0) throw Napi::RangeError::New(value.Env(), name + " must not be empty");
+  return iv;
+}
+
+// A GCM ciphertext carries its 16-byte tag; refused here so every module answers alike.
+Bytes ReadSealed(const Napi::Value& value, const std::string& name) {
+  Bytes sealed = ReadBytes(value, name);
+  if (sealed.size() < 16) throw Napi::RangeError::New(value.Env(), name + " must be at least 16 bytes (it ends with the tag)");
+  return sealed;
+}
+
 Napi::Array ReadArray(const Napi::Value& value, const std::string& name) {
   if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), name + " must be an array");
   return value.As<Napi::Array>();
@@ -309,9 +323,9 @@ void ReadArguments(const Napi::CallbackInfo& info, Job* job, OpKind kind) {
   if (!job->batch) {
     Item item;
     if (gcm) {
-      item.iv = ReadBytes(info[1], "iv");
+      item.iv = ReadIv(info[1], "iv");
       item.aad = ReadBytes(info[2], "aad");
-      item.data = ReadBytes(info[3], kind == Kind::Encrypt ? "plaintext" : "ciphertext");
+      item.data = kind == Kind::Encrypt ? ReadBytes(info[3], "plaintext") : ReadSealed(info[3], "ciphertext");
     } else {
       item.data = ReadBytes(info[2], "data");
       if (kind == Kind::Verify) item.signature = ReadBytes(info[3], "signature");
@@ -329,10 +343,11 @@ void ReadArguments(const Napi::CallbackInfo& info, Job* job, OpKind kind) {
       } else {
         Napi::Object entry = ReadObject(items.Get(i), name);
         if (gcm) {
-          item.iv = ReadBytes(entry.Get("iv"), name + ".iv");
+          item.iv = ReadIv(entry.Get("iv"), name + ".iv");
           item.aad = ReadBytes(entry.Get("aad"), name + ".aad");
         }
-        item.data = ReadBytes(entry.Get("data"), name + ".data");
+        item.data = kind == Kind::Decrypt ? ReadSealed(entry.Get("data"), name + ".data")
+                                          : ReadBytes(entry.Get("data"), name + ".data");
         if (kind == Kind::Verify) item.signature = ReadBytes(entry.Get("signature"), name + ".signature");
       }
       job->items.push_back(std::move(item));

@@ -111,6 +111,7 @@ describe('AES-GCM', () => {
     cases.push(['aad', iv, Buffer.from('contexT'), sealed]);
     cases.push(['iv', randomBytes(12), aad, sealed]);
     cases.push(['truncated tag', iv, aad, sealed.subarray(0, sealed.length - 1)]);
+    cases.push(['only a wrong tag', iv, aad, new Uint8Array(16)]);
     for (const [what, i, a, c] of cases) {
       const e = await rejection(pool.aesGcmDecrypt(aes, i, a, c));
       expect(e, what).toBeInstanceOf(Pkcs11Error);
@@ -332,6 +333,10 @@ describe('arguments', () => {
       [() => pool.sign(rsa.priv, { type: CKM_SHA256_RSA_PKCS_PSS, params: { hashAlg: CKM_SHA256 } as never }, iv), TypeError, 'mechanism.params.mgf must be a number'],
       [() => pool.verify(ec.pub, { type: CKM_ECDSA }, iv, 'sig' as never), TypeError, 'signature must be a Uint8Array'],
       [() => pool.aesGcmEncryptBatch(aes, {} as never), TypeError, 'items must be an array'],
+      [() => pool.aesGcmEncrypt(aes, new Uint8Array(0), iv, iv), RangeError, 'iv must not be empty'],
+      [() => pool.aesGcmDecrypt(aes, iv, iv, new Uint8Array(15)), RangeError, 'ciphertext must be at least 16 bytes (it ends with the tag)'],
+      [() => pool.aesGcmDecryptBatch(aes, [{ iv, aad: iv, data: new Uint8Array(16) }, { iv, aad: iv, data: new Uint8Array(0) }]), RangeError, 'items[1].data must be at least 16 bytes (it ends with the tag)'],
+      [() => pool.aesGcmEncryptBatch(aes, [{ iv: new Uint8Array(0), aad: iv, data: iv }]), RangeError, 'items[0].iv must not be empty'],
     ];
     for (const [call, type, message] of cases) {
       let promise: Promise<unknown> | undefined;
