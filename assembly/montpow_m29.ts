@@ -57,7 +57,8 @@ const W2: usize = W1 + NB;
 // The region's end: montPowDFaster answers no if it outgrew bigint_m32's POW_SCRATCH_LEN.
 const END: usize = W2 + NB;
 
-// Digit count (a multiple of 4) and −m⁻¹ mod 2^29 of the current modulus.
+// Digit count (a multiple of 4) and −m⁻¹ mod 2^29 of the current modulus (which tells m mod 2^29:
+// zeroed when an exponentiation ends).
 let dn: i32 = 0;
 let dm0i: u32 = 0;
 
@@ -235,8 +236,10 @@ function enter(dst: usize, a: usize, nl: i32): void {
 }
 
 // r = x·R32 mod m (nl limbs) from ACC = x·R: one product by R32 mod m, then a masked subtraction.
+// The last product of an exponentiation.
 function leave(cx: usize, r: usize, nl: i32): void {
   montMulD(ACC, ACC, C_OUT);
+  dm0i = 0;
   fromDigits(W1, ACC, nl + 1);
   const br = bnSub(W2, W1, ctxMod(cx), nl + 1);
   bnCmov(W1, W2, br ^ 1, nl + 1);
