@@ -1,8 +1,8 @@
 // The subset of the PKCS#11 v2.40 interface (OASIS, "PKCS #11 Cryptographic Token Interface Base
-// Specification" §3-§5) this addon uses, written from the specification rather than copied from the
+// Specification") this addon uses, written from the specification rather than copied from the
 // OASIS/RSA headers, so the addon carries no third-party header license. Layouts follow the Unix ABI of
 // the standard headers: default struct packing, CK_ULONG = unsigned long. The function list is
-// complete (all 68 slots, spec §5.2 order) because a module fills the whole table; only the slots the
+// complete (all 68 slots, in order) because a module fills the whole table; only the slots the
 // addon calls are typed, the rest are opaque pointers that merely keep the offsets right.
 #ifndef KEYWARD_PKCS11_H
 #define KEYWARD_PKCS11_H
@@ -32,21 +32,20 @@ struct CK_VERSION {
   CK_BYTE minor;
 };
 
-// §4.11
 struct CK_MECHANISM {
   CK_MECHANISM_TYPE mechanism;
   CK_VOID_PTR pParameter;
   CK_ULONG ulParameterLen;
 };
 
-// Mechanisms spec §2.1.6 (CKM_RSA_PKCS_PSS parameters).
+// CKM_RSA_PKCS_PSS and CKM_SHA*_RSA_PKCS_PSS parameters (PKCS#11 Current Mechanisms).
 struct CK_RSA_PKCS_PSS_PARAMS {
   CK_MECHANISM_TYPE hashAlg;
   CK_RSA_PKCS_MGF_TYPE mgf;
   CK_ULONG sLen;
 };
 
-// Mechanisms spec §2.12.3 (CKM_AES_GCM parameters, with ulIvBits as SoftHSM2 and the v3.0 headers have it).
+// CKM_AES_GCM parameters (PKCS#11 Current Mechanisms), with ulIvBits as SoftHSM2 and the v3.0 headers have it.
 struct CK_GCM_PARAMS {
   CK_BYTE_PTR pIv;
   CK_ULONG ulIvLen;
@@ -56,7 +55,7 @@ struct CK_GCM_PARAMS {
   CK_ULONG ulTagBits;
 };
 
-// §5.4 C_Initialize arguments; the addon passes no mutex callbacks, only CKF_OS_LOCKING_OK.
+// C_Initialize arguments; the addon passes no mutex callbacks, only CKF_OS_LOCKING_OK.
 struct CK_C_INITIALIZE_ARGS {
   CK_VOID_PTR CreateMutex;
   CK_VOID_PTR DestroyMutex;
@@ -69,7 +68,7 @@ struct CK_C_INITIALIZE_ARGS {
 typedef CK_RV (*CK_NOTIFY)(CK_SESSION_HANDLE, CK_ULONG, CK_VOID_PTR);
 typedef void* CK_UNUSED_FN;
 
-// §5.2 CK_FUNCTION_LIST, every slot in order.
+// CK_FUNCTION_LIST, every slot in the specification's order.
 struct CK_FUNCTION_LIST {
   CK_VERSION version;
   CK_RV (*C_Initialize)(CK_VOID_PTR pInitArgs);
@@ -151,7 +150,7 @@ typedef CK_RV (*CK_C_GetFunctionList)(CK_FUNCTION_LIST** ppFunctionList);
 
 }  // extern "C"
 
-// §3 constants.
+// Constants used.
 constexpr CK_RV CKR_OK = 0x0;
 constexpr CK_RV CKR_SIGNATURE_INVALID = 0xC0;
 constexpr CK_RV CKR_SIGNATURE_LEN_RANGE = 0xC1;
