@@ -23,8 +23,11 @@ LoadedModule* AcquireModule(const std::string& path, bool* loaded, Failure* fail
 
   void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
-    const char* why = dlerror();
-    *failure = Failure::Load(path, why ? why : "dlopen failed");
+    const char* error = dlerror();
+    std::string why = error ? error : "dlopen failed";
+    // dlerror() starts with the path, which the message names already.
+    if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+    *failure = Failure::Load(path, why);
     return nullptr;
   }
   auto getFunctionList = reinterpret_cast<CK_C_GetFunctionList>(dlsym(library, "C_GetFunctionList"));

@@ -376,7 +376,7 @@ describe('load and open', () => {
     const native = loadNative();
     const missing = '/nonexistent/libpkcs11-missing.so';
     expect(() => native.open({ module: missing, slot: 0, pin: PIN, sessions: 1 })).toThrow(ModuleLoadError);
-    expect(() => native.open({ module: missing, slot: 0, pin: PIN, sessions: 1 })).toThrow(/cannot load PKCS#11 module \/nonexistent\/libpkcs11-missing\.so: .*No such file/);
+    expect(() => native.open({ module: missing, slot: 0, pin: PIN, sessions: 1 })).toThrow('cannot load PKCS#11 module /nonexistent/libpkcs11-missing.so: cannot open shared object file: No such file or directory');
     // A shared library that is not a PKCS#11 module: the addon itself.
     expect(() => native.open({ module: ADDON, slot: 0, pin: PIN, sessions: 1 })).toThrow(/no C_GetFunctionList/);
     expect(() => native.open({ module: SOFTHSM, slot: 999_999, pin: PIN, sessions: 1 })).toThrow(
