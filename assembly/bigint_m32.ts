@@ -8,8 +8,9 @@
 // counts are rounded up to a multiple of 4 (a modulus below R = 2^(32·N) may have zero top limbs).
 // The final subtraction of m always runs and a mask selects its result. Exponentiation uses a fixed 5-bit window over an
 // exponent of a fixed (public) limb count; the 32-entry table is read by a masked scan of every
-// entry (v128), so neither branches nor addresses depend on exponent bits. Division, gcd and
-// inversion are bit-serial with a fixed iteration count and masked updates.
+// entry (v128), so neither branches nor addresses depend on exponent bits (montpow_m29.ts does the
+// same in radix 2^29, faster for 1024-bit primes). Division, gcd and inversion are bit-serial with
+// a fixed iteration count and masked updates.
 //
 // CT: limb counts, bit lengths of moduli (key sizes) and iteration counts are public and may leak;
 // values of bases, secret exponents and secret moduli (p, q) do not. Functions with Public in the
