@@ -75,8 +75,10 @@ export function principalFor(name: string, account: string): string {
   return `arn:aws:iam::${account}:user/${name}`;
 }
 
-function credentialsKey(unsealKey: Uint8Array): Uint8Array {
-  return hkdf('SHA-256', unsealKey, undefined, utf8.encode('keyward/v1/credentials'), 32);
+/** The sealing key of a credentials file; another file gets another key, so a record moved between files does not open. */
+function credentialsKey(unsealKey: Uint8Array, file = CREDENTIALS_FILE): Uint8Array {
+  const info = file === CREDENTIALS_FILE ? 'keyward/v1/credentials' : `keyward/v1/credentials/${file}`;
+  return hkdf('SHA-256', unsealKey, undefined, utf8.encode(info), 32);
 }
 
 function aad(accessKeyId: string, principal: string): Uint8Array {
@@ -145,7 +147,7 @@ function openRecord(key: Uint8Array, r: StoredRecord, path: string): Credential 
 }
 
 /** Takes <file>.lock (O_EXCL, holding the pid), waiting while another live process holds it. */
-async function lock(path: string): Promise<() => void> {
+export async function lockFile(path: string): Promise<() => void> {
   const lockPath = `${path}.lock`;
   for (let attempt = 0; attempt < 200; attempt++) {
     try {
@@ -173,23 +175,26 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Creates an access key for `principal` (a principal ARN) in <dir>/credentials.json and returns it; the
+ * Creates an access key for `principal` (a principal ARN) in <dir>/credentials.json (or <dir>/`file`: the
+ * XKS proxy keeps its own), with a secret of `secretBytes` random bytes in base64 (default 30), and returns it; the
  * secret is shown only here. `unsealKey` defaults to the store's ($KEYWARD_UNSEAL_KEY or <dir>/unseal.key).
  */
-export async function createCredential(dir: string, principal: string, opts: { unsealKey?: Uint8Array; now?: number } = {}): Promise<NewAccessKey> {
+export async function createCredential(
+  dir: string, principal: string, opts: { unsealKey?: Uint8Array; now?: number; file?: string; secretBytes?: number } = {},
+): Promise<NewAccessKey> {
   assertPrincipalArn(principal);
-  const path = join(dir, CREDENTIALS_FILE);
+  const path = join(dir, opts.file ?? CREDENTIALS_FILE);
   const unsealKey = opts.unsealKey ?? loadUnsealKey(dir);
-  const key = credentialsKey(unsealKey);
+  const key = credentialsKey(unsealKey, opts.file);
   if (!opts.unsealKey) unsealKey.fill(0);
-  const release = await lock(path);
+  const release = await lockFile(path);
   try {
     const { records } = readFile(path);
     // Every record must open under this unseal key before one is added: a mismatch means a wrong key.
     for (const r of records) openRecord(key, r, path).secret.fill(0);
     let accessKeyId = newAccessKeyId();
     while (records.some((r) => r.AccessKeyId === accessKeyId)) accessKeyId = newAccessKeyId();
-    const raw = randomBytes(30);
+    const raw = randomBytes(opts.secretBytes ?? 30);
     const secretAccessKey = raw.toString('base64');
     raw.fill(0);
     const secret = utf8.encode(secretAccessKey);
@@ -230,12 +235,12 @@ export class CredentialStore {
   ) {}
 
   /**
-   * Opens <dir>/credentials.json (absent: no keys yet). `unsealKey` defaults to the store's.
+   * Opens <dir>/credentials.json, or <dir>/`file` (absent: no keys yet). `unsealKey` defaults to the store's.
    * @throws CredentialError for an exposed or malformed file, or a record that does not open
    */
-  static open(dir: string, opts: { unsealKey?: Uint8Array } = {}): CredentialStore {
+  static open(dir: string, opts: { unsealKey?: Uint8Array; file?: string } = {}): CredentialStore {
     const unsealKey = opts.unsealKey ?? loadUnsealKey(dir);
-    const store = new CredentialStore(join(dir, CREDENTIALS_FILE), credentialsKey(unsealKey));
+    const store = new CredentialStore(join(dir, opts.file ?? CREDENTIALS_FILE), credentialsKey(unsealKey, opts.file));
     if (!opts.unsealKey) unsealKey.fill(0);
     try {
       store.reload();

@@ -2,6 +2,8 @@
 // SigV4 on every request, `GET /healthz` without. Order of work per request: size-limited body, SigV4
 // (before the engine is touched, so a refused request leaves no audit record), target, JSON, then the
 // engine call as the authenticated principal. One access-log entry per request, never a body or secret.
+// The same listener serves the XKS proxy API under its path (src/server/xks.ts) when one is mounted, and
+// GET /metrics (Prometheus text) without authentication, like /healthz.
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -12,7 +14,9 @@ import type { Keyward } from '../kms/keyward.js';
 import type { Credential } from './credentials.js';
 import { MethodNotAllowed, NotFound, RequestAbortedException, RequestEntityTooLargeException } from './errors.js';
 import { decodeRequest, encodeError, encodeResponse, invoke, operationOf, OPERATIONS, TARGET_PREFIX, wipeRequest } from './kms-protocol.js';
+import { Metrics, METRICS_CONTENT_TYPE } from './metrics.js';
 import { SigV4Verifier } from './sigv4.js';
+import type { XksLogFields, XksProxy } from './xks.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
@@ -30,9 +34,11 @@ export interface AccessLogEntry {
   principal?: string;
   accessKeyId?: string;
   status: number;
-  /** The AWS exception name of a failed request. */
+  /** The AWS exception name of a failed request (for XKS requests, the XKS errorName). */
   error?: string;
   latencyMs: number;
+  /** XKS requests: the external key id and the requestMetadata fields worth logging (never plaintext). */
+  xks?: XksLogFields;
 }
 
 export type AccessLogger = (entry: AccessLogEntry) => void;
@@ -62,6 +68,10 @@ export interface KmsServerOptions {
   now?: () => number;
   /** PEM certificate chain and private key: serve HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The XKS proxy to serve under its path on this listener (closed with the server). */
+  xks?: XksProxy;
+  /** false: no GET /metrics (requests are still counted in `metrics`). */
+  serveMetrics?: boolean;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -109,6 +119,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 /** The AWS KMS JSON endpoint over one engine. */
 export class KmsServer {
   readonly server: Server;
+  /** Request counts, latencies and errors; feed HSM member health through metrics.setHsmMemberHealth. */
+  readonly metrics: Metrics;
   private readonly verifier: SigV4Verifier<Credential>;
   private readonly log: AccessLogger;
   private readonly maxBodyBytes: number;
@@ -122,6 +134,7 @@ export class KmsServer {
     this.log = opts.log ?? jsonLineLogger();
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.now = opts.now ?? Date.now;
+    this.metrics = new Metrics(() => this.active);
     this.verifier = new SigV4Verifier({
       region: opts.keyward.region, service: 'kms', lookup: (id) => opts.credentials.lookup(id),
       ...(opts.maxClockSkewMs !== undefined ? { maxSkewMs: opts.maxClockSkewMs } : {}),
@@ -174,6 +187,7 @@ export class KmsServer {
     clearTimeout(force);
     if (this.active > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.verifier.clear();
+    await this.opts.xks?.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -189,7 +203,9 @@ export class KmsServer {
     if (target?.startsWith(TARGET_PREFIX) && Object.hasOwn(OPERATIONS, target.slice(TARGET_PREFIX.length))) entry.operation = target.slice(TARGET_PREFIX.length);
     res.once('close', () => {
       entry.status = res.statusCode;
-      entry.latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+      const ms = performance.now() - started;
+      entry.latencyMs = Math.round(ms * 1000) / 1000;
+      this.metrics.observe(entry.operation ?? (path === '/healthz' || path === '/metrics' ? path.slice(1) : 'none'), res.statusCode, entry.error, ms / 1000);
       this.log(entry);
     });
     res.setHeader('x-amzn-RequestId', requestId);
@@ -197,6 +213,22 @@ export class KmsServer {
       if (path === '/healthz') {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed(`${req.method} ${path}: use GET`);
         this.send(res, this.closing ? 503 : 200, JSON.stringify({ status: this.closing ? 'draining' : 'ok' }), 'application/json');
+        return;
+      }
+      if (path === '/metrics' && this.opts.serveMetrics !== false) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed(`${req.method} ${path}: use GET`);
+        this.send(res, 200, this.metrics.render(), METRICS_CONTENT_TYPE);
+        return;
+      }
+      const xks = this.opts.xks;
+      if (xks?.owns(path)) {
+        const r = await xks.handle({ method: req.method ?? '', url, path, rawHeaders: req.rawHeaders, readBody: () => readBody(req, this.maxBodyBytes) });
+        if (r.operation) entry.operation = r.operation;
+        if (r.principal) entry.principal = r.principal;
+        if (r.accessKeyId) entry.accessKeyId = r.accessKeyId;
+        if (r.error) entry.error = r.error;
+        entry.xks = r.xks;
+        this.send(res, r.status, r.body, 'application/json');
         return;
       }
       if (path !== '/') throw new NotFound(`no resource at ${path.slice(0, 200)}; the KMS API is POST /`);
