@@ -2,8 +2,10 @@
 //
 // The peer point is validated first (coordinates < p, on the curve: SEC 1 v2 §3.2.2.1; all four
 // curves have prime order, so a point on the curve other than the neutral element is in the group).
-// d·Q runs in constant time (mulCt); only validity bits, which the return value reports, decide a
-// branch. Temporaries are wiped before returning.
+//
+// CT: d·Q runs in constant time (mulCt); what may leak is the curve and the validity bits the return
+// value reports (d in range, Q valid, result not the neutral element), the only values a branch reads.
+// Temporaries are wiped before returning.
 import { wipe } from './_ct';
 import { PRES, S0, S1, S2, cL, ecWipe, mulCt, pointLoad, pointStore, scalarLoad, useCurve } from './ec';
 
