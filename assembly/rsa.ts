@@ -3,7 +3,7 @@
 //
 // Strategy: the private operation uses the CRT form (RFC 8017 §5.1.2 step 2.b, u = 2) with three
 // countermeasures: the base is blinded (b = c·r^e mod n), each prime's exponent is blinded
-// (dp + k·(p−1), k a random 64-bit value), and the result is released only if m^e ≡ c (mod n),
+// (dp + k·(p−1), k a random 32-bit value), and the result is released only if m^e ≡ c (mod n),
 // which defeats fault attacks on either half (Boneh–DeMillo–Lipton). The halves are recombined
 // with Garner (h = qinv·(m1 − m2) mod p, m = m2 + h·q). Unblinding takes one of two forms:
 // - rsaPrivate (a fresh r): r⁻¹ mod p is folded into the same exponentiation as r^(p−2) (Fermat)
@@ -151,18 +151,19 @@ function pow2(cx: usize, r: usize, a1: usize, e1: usize, a2: usize, e2: usize, e
   else montPow2(cx, r, a1, e1, a2, e2, el);
 }
 
-// The blinded exponent of one CRT half, into T6 (el = pl + 2 limbs): dp + k·(p − 1), for the dp
-// bytes of dSlot and the 8-byte exponent blind at kOff of the K slot. Uses T4, T5, T7.
+// The blinded exponent of one CRT half, into T6 (el = pl + 1 limbs): dp + k·(p − 1), for the dp
+// bytes of dSlot and the 4-byte exponent blind at kOff of the K slot: a 32-bit k (mbedTLS uses 28
+// bits) adds 32 squarings to the 1024 of an RSA-2048 half, where 64 bits added 64. Uses T4, T5, T7.
 function blindExponent(cx: usize, dSlot: i32, dLen: i32, kOff: usize): void {
   const pl = ctxLimbs(cx);
   memory.fill(T4, 0, W2);
-  bnFromBytes(T4, slot(S_K) + kOff, 8, 2);
+  bnFromBytes(T4, slot(S_K) + kOff, 4, 1);
   memory.fill(T5, 0, W2);
   bnSubWord(T5, ctxMod(cx), 1, pl);
-  bnMul(T6, T5, pl, T4, 2);
+  bnMul(T6, T5, pl, T4, 1);
   memory.fill(T7, 0, W2);
   bnFromBytes(T7, slot(dSlot), dLen, pl);
-  bnAdd(T6, T6, T7, pl + 2);
+  bnAdd(T6, T6, T7, pl + 1);
 }
 
 // One CRT half with r⁻¹ folded in: out = m mod p (plain, pl limbs, zero above) from the blinded base
@@ -174,7 +175,7 @@ function crtHalfFolded(cx: usize, out: usize, b: usize, r: usize, bl: i32, dSlot
   bnSubWord(T7, ctxMod(cx), 2, pl);
   montFromValue(cx, T8, b, bl);
   montFromValue(cx, T9, r, bl);
-  pow2(cx, T8, T8, T6, T9, T7, pl + 2);
+  pow2(cx, T8, T8, T6, T9, T7, pl + 1);
   memory.fill(out, 0, W2);
   montToValue(cx, out, T8);
 }
@@ -184,7 +185,7 @@ function crtHalf(cx: usize, out: usize, b: usize, bl: i32, dSlot: i32, dLen: i32
   const pl = ctxLimbs(cx);
   blindExponent(cx, dSlot, dLen, kOff);
   montFromValue(cx, T8, b, bl);
-  pow(cx, T8, T8, T6, pl + 2);
+  pow(cx, T8, T8, T6, pl + 1);
   memory.fill(out, 0, W2);
   montToValue(cx, out, T8);
 }
@@ -256,7 +257,7 @@ function checkAndRelease(nLen: i32, nl: i32, ml: i32): i32 {
 }
 
 // RSADP / RSASP1 with CRT (RFC 8017 §5.1.2): X slot = x^d mod n, nLen bytes. Inputs: n, e, p, q, dp,
-// dq, qinv and x in their slots, r (rLen random bytes, reduced mod n) in R, two 8-byte exponent
+// dq, qinv and x in their slots, r (rLen random bytes, reduced mod n) in R, two 4-byte exponent
 // blinds in K. Returns 1; 0 if x ≥ n or the key is malformed; −1 if the result failed the
 // public-exponent check (the X slot is then wiped); −2 if a prime exceeds 32·MAXT bits.
 export function rsaPrivate(
@@ -275,7 +276,7 @@ export function rsaPrivate(
   montToValue(CX_N, RB, T2);
   montToValue(CX_N, BB, T3);
   crtHalfFolded(CX_P, M1, BB, RB, nl, S_DP, dpLen, 0);
-  crtHalfFolded(CX_Q, M2, BB, RB, nl, S_DQ, dqLen, 8);
+  crtHalfFolded(CX_Q, M2, BB, RB, nl, S_DQ, dqLen, 4);
   const ml = garner(nl, qiLen);
   return checkAndRelease(nLen, nl, ml);
 }
@@ -309,7 +310,7 @@ export function rsaPrivateBlinded(
   montMul(CX_N, T2, T2, RB);
   montToValue(CX_N, BB, T2);
   crtHalf(CX_P, M1, BB, nl, S_DP, dpLen, 0);
-  crtHalf(CX_Q, M2, BB, nl, S_DQ, dqLen, 8);
+  crtHalf(CX_Q, M2, BB, nl, S_DQ, dqLen, 4);
   // T6 = m·r mod n (below n when the key is consistent; the check below catches it otherwise),
   // then m = (m·r)·AI.
   const ml = garner(nl, qiLen);

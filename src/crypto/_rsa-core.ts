@@ -224,7 +224,7 @@ export function rsaPrivateOp(key: RsaPrivateComponents, x: Uint8Array): Uint8Arr
     keepPair(id, pair);
     if (!pair) return privateFresh(n, e, c, x);
   }
-  const k = crypto.getRandomValues(new Uint8Array(16));
+  const k = crypto.getRandomValues(new Uint8Array(8));
   try {
     put(S.n, n);
     put(S.e, e);
@@ -252,7 +252,7 @@ export function rsaPrivateOp(key: RsaPrivateComponents, x: Uint8Array): Uint8Arr
 /** The private operation with a fresh r, whose inverse is folded into the CRT exponentiations. */
 function privateFresh(n: Uint8Array, e: Uint8Array, c: CrtParts, x: Uint8Array): Uint8Array | null {
   const r = crypto.getRandomValues(new Uint8Array(n.length + R_EXTRA));
-  const k = crypto.getRandomValues(new Uint8Array(16));
+  const k = crypto.getRandomValues(new Uint8Array(8));
   try {
     put(S.n, n);
     put(S.e, e);
