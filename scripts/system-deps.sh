@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The system packages the build and the tests use: a C++ toolchain and python3 for node-gyp (npm ci builds
-# better-sqlite3, pkcs11js and the PKCS#11 addon) and SoftHSM2 for the PKCS#11 tests. Run by .ci/run before
+# better-sqlite3, pkcs11js and the PKCS#11 addon), SoftHSM2 for the PKCS#11 tests, and the OpenSSL PKCS#11
+# engine through which the TLS terminator (keyward tls) and its tests use HSM keys. Run by .ci/run before
 # npm ci and by `npm test` before anything else: installs what is missing when it can (root with apt-get),
 # otherwise names exactly what to install and fails, so no HSM test is ever skipped for want of a package.
 set -euo pipefail
@@ -9,6 +10,7 @@ missing=()
 { command -v g++ >/dev/null && command -v make >/dev/null; } || missing+=(g++ make)
 command -v python3 >/dev/null || missing+=(python3)
 { [ -e /usr/lib/softhsm/libsofthsm2.so ] && command -v softhsm2-util >/dev/null; } || missing+=(softhsm2)
+[ -e /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so ] || missing+=(libengine-pkcs11-openssl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -12,6 +12,7 @@ import { dataCommands } from './data.js';
 import { FileError, watchStdout } from './io.js';
 import { keyCommands } from './keys.js';
 import { serveCommands } from './serve.js';
+import { tlsCommands } from './tls.js';
 
 const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [options]
 
@@ -52,6 +53,14 @@ server:
                                  a new access key for the server, printed as JSON; NAME is an IAM user
                                  name (arn:aws:iam::ACCOUNT:user/NAME) or a principal ARN
   credentials list               access key ids and their principals (no secrets)
+
+TLS (SSL offload):
+  tls --listen [HOST:]PORT --backend HOST:PORT --cert FILE --key KEY [--sni NAME=CERT,KEY]...
+                                 terminate TLS 1.2/1.3 with a key in the HSM (pkcs11: URI), wrapped under
+                                 a CMK (keyward:FILE) or in a PEM file, and forward plaintext to the
+                                 backend; SIGHUP reloads certificates; \`keyward tls --help\` says more
+  cert (--key KEY | --hsm LABEL | --keypair FILE | --new-keypair FILE --key KEY --spec SPEC) --cn NAME
+                                 a self-signed certificate or (--csr) a CSR, signed where the key lives
 
 audit:
   audit verify                   check the audit log's hash chain and head: exit 0 with the record count
@@ -114,7 +123,7 @@ const builtins: Command[] = [
 ];
 
 const COMMANDS = new Map<string, Command>(
-  [...keyCommands, ...dataCommands, ...auditCommands, ...serveCommands, ...credentialCommands, ...builtins].map((c) => [c.name, c]),
+  [...keyCommands, ...dataCommands, ...auditCommands, ...serveCommands, ...tlsCommands, ...credentialCommands, ...builtins].map((c) => [c.name, c]),
 );
 const ALIASES: Record<string, string> = { '--version': 'version' };
 
