@@ -12,6 +12,7 @@ import { dataCommands } from './data.js';
 import { FileError, watchStdout } from './io.js';
 import { keyCommands } from './keys.js';
 import { serveCommands } from './serve.js';
+import { XKS_HELP, xksCommands } from './xks.js';
 import { tlsCommands } from './tls.js';
 
 const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [options]
@@ -53,6 +54,9 @@ server:
                                  a new access key for the server, printed as JSON; NAME is an IAM user
                                  name (arn:aws:iam::ACCOUNT:user/NAME) or a principal ARN
   credentials list               access key ids and their principals (no secrets)
+  xks create-credentials | create-key | set-allow-list | disable-key | enable-key | disable | enable | list
+                                 the XKS proxy of keyward serve: its access keys, external keys under
+                                 a KMS key, allow lists, and the kill switch; \`keyward xks --help\` says more
 
 TLS (SSL offload):
   tls --listen [HOST:]PORT --backend HOST:PORT --cert FILE --key KEY [--sni NAME=CERT,KEY]...
@@ -123,7 +127,7 @@ const builtins: Command[] = [
 ];
 
 const COMMANDS = new Map<string, Command>(
-  [...keyCommands, ...dataCommands, ...auditCommands, ...serveCommands, ...tlsCommands, ...credentialCommands, ...builtins].map((c) => [c.name, c]),
+  [...keyCommands, ...dataCommands, ...auditCommands, ...serveCommands, ...tlsCommands, ...credentialCommands, ...xksCommands, ...builtins].map((c) => [c.name, c]),
 );
 const ALIASES: Record<string, string> = { '--version': 'version' };
 
@@ -143,7 +147,7 @@ function describe(e: unknown): [string, string] {
 async function main(argv: string[]): Promise<number> {
   let command = 'keyward';
   try {
-    const split = splitCommand(argv, ['audit', 'credentials'], Object.keys(ALIASES));
+    const split = splitCommand(argv, ['audit', 'credentials', 'xks'], Object.keys(ALIASES));
     const name = split.command === undefined ? undefined : (ALIASES[split.command] ?? split.command);
     if (name === undefined) {
       if (globalOptions(parse(split.leading, {}, { min: 0, max: 0 }).values).help) return help();
@@ -151,6 +155,13 @@ async function main(argv: string[]): Promise<number> {
     }
     if (name === 'audit') throw new UsageError('audit needs a subcommand: verify or tail');
     if (name === 'credentials') throw new UsageError('credentials needs a subcommand: create or list');
+    if (name === 'xks') {
+      if (globalOptions(parse(split.rest, {}, { min: 0, max: 0 }).values).help) {
+        console.log(XKS_HELP);
+        return 0;
+      }
+      throw new UsageError('xks needs a subcommand: create-credentials, create-key, set-allow-list, disable-key, enable-key, disable, enable or list');
+    }
     const cmd = COMMANDS.get(name);
     if (!cmd) throw new UsageError(`unknown command ${name}`);
     command = `keyward ${name}`;

@@ -1,15 +1,21 @@
-// keyward serve: the AWS-KMS-compatible endpoint over the store of --dir, until SIGTERM or SIGINT, then a
-// graceful stop (in-flight requests finish, the store is closed cleanly).
+// keyward serve: the AWS-KMS-compatible endpoint, the XKS proxy API and /metrics on one listener over the
+// store of --dir, until SIGTERM or SIGINT, then a graceful stop (in-flight requests finish, the store is
+// closed cleanly). Settings come from flags, KEYWARD_SERVE_* and a config file (serve-config.ts).
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Keyward } from '../kms/keyward.js';
 import { CredentialStore } from '../server/credentials.js';
+import { KmsError } from '../kms/errors.js';
 import { DEFAULT_MAX_BODY_BYTES, jsonLineLogger, KmsServer } from '../server/kms-server.js';
-import { intOption, str, UsageError } from './args.js';
+import { XksProxy } from '../server/xks.js';
+import { XKS_CREDENTIALS_FILE } from '../server/xks-keys.js';
+import { UsageError } from './args.js';
 import { requireStore, type Command } from './command.js';
+import { resolveServeConfig } from './serve-config.js';
 
-export const SERVE_HELP = `usage: keyward [--dir DIR] [--region REGION] serve [--port PORT] [--host HOST]
+export const SERVE_HELP = `usage: keyward [--dir DIR] [--region REGION] serve [--config FILE] [--port PORT] [--host HOST]
                      [--cert FILE --key FILE] [--max-body BYTES] [--drain-timeout SECONDS] [--quiet]
+                     [--no-metrics] [--no-xks] [--xks-path-prefix PREFIX] [--xks-region REGION]
 
 Serves the AWS KMS JSON 1.1 API (POST / with X-Amz-Target: TrentService.<Operation>) over the store in
 DIR, so the AWS SDKs and CLI work against it with an endpoint override. Every request must be signed
@@ -18,21 +24,52 @@ with AWS Signature Version 4 (service kms, the store's region) by an access key 
 grants and the audit log see. GET /healthz answers {"status":"ok"} without authentication (503 while
 stopping).
 
-options:
-  --port PORT            TCP port (default 8080; 0 picks a free one, printed at start)
-  --host HOST            address to listen on (default 127.0.0.1). Plain HTTP is served on loopback
-                         only (127.0.0.0/8, ::1, localhost); any other address needs --cert and --key
-  --cert FILE --key FILE PEM certificate chain and private key: serve HTTPS
-  --max-body BYTES       largest request body (default ${DEFAULT_MAX_BODY_BYTES}); larger gets 413
-                         RequestEntityTooLargeException and the connection stays usable
-  --drain-timeout SECONDS
-                         on SIGTERM/SIGINT, how long requests in flight may take to finish before
-                         their connections are closed (default 30); a second signal stops at once
-  --quiet                no access log
+The same listener serves the AWS KMS external key store (XKS) proxy API, so AWS KMS can keep an
+external key store's keys in Keyward: POST PREFIX/kms/xks/v1/health and
+PREFIX/kms/xks/v1/keys/ID/metadata|encrypt|decrypt, signed with SigV4 (service kms-xks-proxy) by an
+access key made with \`keyward xks create-credentials\` (not a KMS access key). External keys are made
+with \`keyward xks create-key\`; \`keyward xks disable\` refuses every XKS operation at once while
+serving (kill switch), \`keyward xks enable\` serves them again. See \`keyward xks --help\`.
+
+GET /metrics serves Prometheus metrics without authentication: keyward_requests_total{operation,status},
+keyward_request_errors_total{operation,error}, keyward_request_duration_seconds{operation} (histogram),
+keyward_requests_in_flight and keyward_hsm_member_up{member}.
+
+options (flag / environment variable / config file key):
+  --config FILE            KEYWARD_SERVE_CONFIG           a JSON object of the keys below
+  --port PORT              KEYWARD_SERVE_PORT  port       TCP port (default 8080; 0 picks a free one,
+                                                          printed at start)
+  --host HOST              KEYWARD_SERVE_HOST  host       address to listen on (default 127.0.0.1). Plain
+                                                          HTTP is served on loopback only (127.0.0.0/8,
+                                                          ::1, localhost); any other address needs a
+                                                          certificate and key
+  --cert FILE --key FILE   KEYWARD_SERVE_CERT, _KEY  cert, key
+                                                          PEM certificate chain and private key: HTTPS
+  --max-body BYTES         KEYWARD_SERVE_MAX_BODY  maxBody
+                                                          largest request body (default ${DEFAULT_MAX_BODY_BYTES});
+                                                          larger gets 413 (XKS: 501) and the connection
+                                                          stays usable
+  --drain-timeout SECONDS  KEYWARD_SERVE_DRAIN_TIMEOUT  drainTimeout
+                                                          on SIGTERM/SIGINT, how long requests in flight
+                                                          may take before their connections are closed
+                                                          (default 30); a second signal stops at once
+  --quiet                  KEYWARD_SERVE_QUIET  quiet     no access log
+  --no-metrics             KEYWARD_SERVE_METRICS  metrics no GET /metrics (default: served)
+  --no-xks                 KEYWARD_SERVE_XKS  xks         no XKS proxy API (default: served)
+  --xks-path-prefix PREFIX KEYWARD_SERVE_XKS_PATH_PREFIX  xksPathPrefix
+                                                          the path before /kms/xks/v1 (default none), e.g.
+                                                          /keystores/ks1: letters, digits, / - _
+  --xks-region REGION      KEYWARD_SERVE_XKS_REGION  xksRegion
+                                                          the region AWS KMS signs XKS requests for
+                                                          (default: the store's region)
+A flag wins over its environment variable, which wins over the config file. Booleans in the environment
+are true, false, 1 or 0. Example config file:
+  {"port": 4566, "host": "127.0.0.1", "drainTimeout": 10, "xksPathPrefix": "/keystores/ks1"}
 
 Access log: one JSON line per request on stdout: time, requestId, remote, method, path, operation,
-principal, accessKeyId, status, error (the AWS exception name), latencyMs. Bodies, keys and secrets are
-never logged. Start and stop messages go to stderr.
+principal, accessKeyId, status, error (the AWS or XKS exception name), latencyMs, and for XKS requests
+xks: externalKeyId, kmsRequestId, kmsOperation, awsPrincipalArn, kmsKeyArn, kmsViaService, and why an
+allow list denied it. Bodies, keys and secrets are never logged. Start and stop messages go to stderr.
 
 environment: KEYWARD_DIR, KEYWARD_REGION, KEYWARD_ACCOUNT, KEYWARD_UNSEAL_KEY as for every command.
 
@@ -50,42 +87,52 @@ const serve: Command = {
   name: 'serve',
   help: SERVE_HELP,
   options: {
-    port: { type: 'string' }, host: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
+    config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
     'max-body': { type: 'string' }, 'drain-timeout': { type: 'string' }, quiet: { type: 'boolean' },
+    'no-metrics': { type: 'boolean' }, 'no-xks': { type: 'boolean' }, 'xks-path-prefix': { type: 'string' }, 'xks-region': { type: 'string' },
   },
   operands: { min: 0, max: 0 },
   async run({ global: g, values }) {
-    const port = intOption(values, 'port', 0, 65535) ?? 8080;
-    const host = str(values, 'host') ?? '127.0.0.1';
-    const certFile = str(values, 'cert');
-    const keyFile = str(values, 'key');
-    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('--cert and --key go together');
-    if (certFile === undefined && !isLoopback(host)) {
-      throw new UsageError(`refusing to serve plain HTTP on ${host}: signed requests and plaintext would cross the network unencrypted; give --cert and --key, or use a loopback address`);
+    const c = resolveServeConfig(values);
+    if ((c.cert === undefined) !== (c.key === undefined)) throw new UsageError('a certificate and a key go together (--cert and --key)');
+    if (c.cert === undefined && !isLoopback(c.host)) {
+      throw new UsageError(`refusing to serve plain HTTP on ${c.host}: signed requests and plaintext would cross the network unencrypted; give --cert and --key, or use a loopback address`);
     }
-    const maxBodyBytes = intOption(values, 'max-body', 1024, 64 * 1024 * 1024) ?? DEFAULT_MAX_BODY_BYTES;
-    const drainMs = (intOption(values, 'drain-timeout', 0, 3600) ?? 30) * 1000;
-    const tls = certFile !== undefined ? { cert: readFileSync(certFile), key: readFileSync(keyFile!) } : undefined;
+    const tls = c.cert !== undefined ? { cert: readFileSync(c.cert), key: readFileSync(c.key!) } : undefined;
     const dir = requireStore(g);
 
     const kw = await Keyward.open({ dir, create: false, ...(g.region !== undefined ? { region: g.region } : {}) });
     let credentials: CredentialStore | undefined;
+    let xksCredentials: CredentialStore | undefined;
     try {
       credentials = CredentialStore.open(dir);
+      let xks: XksProxy | undefined;
+      if (c.xks) {
+        xksCredentials = CredentialStore.open(dir, { file: XKS_CREDENTIALS_FILE });
+        try {
+          xks = new XksProxy({ keyward: kw, dir, credentials: xksCredentials, pathPrefix: c.xksPathPrefix, ...(c.xksRegion !== undefined ? { region: c.xksRegion } : {}) });
+        } catch (e) {
+          if (e instanceof KmsError) throw new UsageError(e.message);
+          throw e;
+        }
+      }
       const server = new KmsServer({
-        keyward: kw, credentials, log: values.quiet === true ? () => undefined : jsonLineLogger(), maxBodyBytes, ...(tls ? { tls } : {}),
+        keyward: kw, credentials, log: c.quiet ? () => undefined : jsonLineLogger(), maxBodyBytes: c.maxBodyBytes, serveMetrics: c.metrics,
+        ...(tls ? { tls } : {}), ...(xks ? { xks } : {}),
       });
-      const { url } = await server.listen(port, host);
-      process.stderr.write(`keyward serve: listening on ${url} (region ${kw.region}, account ${kw.account}); SIGTERM or SIGINT stops it\n`);
+      const { url } = await server.listen(c.port, c.host);
+      const xksNote = xks ? `; XKS proxy at ${url}${xks.basePath}${xks.disabled ? ' (disabled by the kill switch)' : ''}` : '';
+      process.stderr.write(`keyward serve: listening on ${url} (region ${kw.region}, account ${kw.account})${xksNote}; SIGTERM or SIGINT stops it\n`);
       const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
       process.stderr.write(`keyward serve: ${String(signal[0] ?? 'signal')}: stopping, ${server.inFlight} request(s) in flight\n`);
       const again = () => server.server.closeAllConnections();
       process.once('SIGTERM', again).once('SIGINT', again);
-      await server.close(drainMs);
+      await server.close(c.drainTimeoutS * 1000);
       process.stderr.write('keyward serve: stopped\n');
       return 0;
     } finally {
       credentials?.close();
+      xksCredentials?.close();
       await kw.close();
     }
   },

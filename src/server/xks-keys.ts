@@ -14,6 +14,8 @@ import { assertPrincipalArn } from '../kms/principal.js';
 import { lockFile } from './credentials.js';
 
 export const XKS_KEYS_FILE = 'xks-keys.json';
+/** The XKS proxy's own SigV4 access keys (AWS KMS signs with them; they are not KMS access keys). */
+export const XKS_CREDENTIALS_FILE = 'xks-credentials.json';
 const FORMAT_VERSION = 1;
 /** XKS spec: at most 128 of letters, digits, hyphen, period and underscore. */
 export const EXTERNAL_KEY_ID = /^[A-Za-z0-9._-]{1,128}$/;
