@@ -10,6 +10,7 @@ import { ecdhTargets } from './ecdh.js';
 import { ecdsaTargets } from './ecdsa.js';
 import { gcmTargets } from './gcm.js';
 import { ghashTargets } from './ghash.js';
+import { hkdfTargets } from './hkdf.js';
 import { hmacTargets } from './hmac.js';
 import { checkOaepClasses, oaepControls, oaepTargets } from './oaep.js';
 import { rsaTargets } from './rsa.js';
@@ -29,6 +30,7 @@ const targets: Runnable[] = [
   ...ghashTargets,
   ...gcmTargets,
   ...hmacTargets,
+  ...hkdfTargets,
   ...ecdsaTargets,
   ...ecdhTargets,
   ...rsaTargets,
