@@ -134,12 +134,12 @@ function putCrt(c: CrtParts): void {
 
 // Blinding pairs A = r^e mod n, AI = r⁻¹ mod n, kept per public key (n, e) as OpenSSL's BN_BLINDING
 // does: each use squares the pair in WASM (a new r² per call), which costs two squarings mod n
-// instead of r^e and the Fermat inversions folded into the CRT exponentiations (RSA-2048 sign about
-// 1.2× faster). A key's first private operation uses a fresh r and only records the key; its second
-// makes a pair (about one private operation's work, checked in WASM: A·AI^e ≡ 1), and a pair is
-// remade after PAIR_USES uses. A pair is secret (it unblinds every later call): it lives only in
-// this map and is zeroed when evicted (oldest first beyond PAIRS_MAX keys), when an operation with
-// it fails, and by clearBlindingPairs().
+// instead of r^e and the Fermat inversions folded into the CRT exponentiations (RSA-2048 sign
+// measured 1.12–1.17× faster). A key's first private operation uses a fresh r and only records the
+// key; its second makes a pair (about one private operation's work, checked in WASM: A·AI^e ≡ 1),
+// and a pair is remade after PAIR_USES uses. A pair is secret (it unblinds every later call): it
+// lives only in this map and is zeroed when evicted (oldest first beyond PAIRS_MAX keys), when an
+// operation with it fails, and by clearBlindingPairs().
 interface BlindingPair {
   a: Uint8Array;
   ai: Uint8Array;
