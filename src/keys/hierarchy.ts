@@ -8,7 +8,9 @@
 //
 //   meta 'keyward/regions'            JSON { primary, regions[] }: written last at initialize (the marker
 //                                     that the store is initialized), then by addRegion through commit
-//   meta 'keyward/region-key/<r>'     wrapKey(unseal key, RK_r), AAD 'keyward/v1/region-key' ‖ r
+//   meta 'keyward/region-key/<r>'     wrapKey(unseal key, RK_r), AAD 'keyward/v1/region-key' ‖ r; in HSM
+//                                     mode (regions meta has "regionKeys": "hsm") the UTF-8 label of RK_r,
+//                                     a non-extractable token key in the HSM ('keyward-rk-<r>')
 //   meta 'keyward/audit-key'          iv(12) ‖ AES-256-GCM(RK_primary, audit key(32)) ‖ tag,
 //                                     AAD 'keyward/v1/audit-key' ‖ primary
 //   meta 'keyward/domains'            JSON [[region, domain], …]: the domains that have a domain key, for
@@ -21,6 +23,11 @@
 //                                     metadata; the AAD binds both, so editing them fails authentication.
 //                                     The region is bound too: a replica's EKT is a different token,
 //                                     wrapped under the target region's own domain key (rewrapForRegion).
+//   HSM key reference (HKR)           an EKT's place for a CMK version held in the HSM (Origin AWS_CLOUDHSM):
+//                                     0x02 ‖ specLen(1) ‖ spec ‖ domainLen(1) ‖ domain ‖ label UTF-8. Nothing
+//                                     is wrapped: the backing key is a non-extractable token key whose label
+//                                     must be cmkLabel(region, keyId, version), so an edited record cannot
+//                                     point a key version at another token key.
 //   sealSecret token                  iv(12) ‖ AES-256-GCM(DK_v, secret) ‖ tag,
 //                                     AAD 'keyward/v1/secret' ‖ region ‖ domain ‖ domainVersion ‖ caller aad
 //
@@ -43,10 +50,38 @@ export class HierarchyError extends Error {
   override name = 'HierarchyError';
 }
 
+/**
+ * A provider that keeps labelled, non-extractable keys on a token (Pkcs11Provider, HsmCluster): what HSM
+ * mode needs for region keys and HSM-held CMKs.
+ */
+export interface TokenKeyProvider extends Provider {
+  generateKey(spec: ProviderKeySpec, options?: { token?: boolean; label?: string; extractable?: boolean }): Promise<KeyHandle>;
+  /** The token key labelled label; KeyLabelError (reason 'not-found') when the token has none. */
+  openKey(label: string): KeyHandle | Promise<KeyHandle>;
+  /** Destroys a token key's objects for good. */
+  deleteTokenKey(key: KeyHandle): Promise<void>;
+}
+
+export function isTokenKeyProvider(p: Provider): p is TokenKeyProvider {
+  const t = p as Partial<TokenKeyProvider>;
+  return typeof t.openKey === 'function' && typeof t.deleteTokenKey === 'function';
+}
+
+/** The token label of a region key in HSM mode. */
+export const regionKeyLabel = (region: string): string => `keyward-rk-${region}`;
+/** The token label of an HSM-held CMK backing version. */
+export const cmkLabel = (region: string, keyId: string, version: number): string => `keyward-cmk/${region}/${keyId}/${version}`;
+
 export interface HierarchyOptions {
   provider: Provider;
   store: Store;
-  unsealKey: Uint8Array;
+  /** Software mode: the key that seals region keys at rest. Exactly one of unsealKey and regionKeyInHsm. */
+  unsealKey?: Uint8Array;
+  /**
+   * HSM mode: region keys are non-extractable token keys of the provider (a TokenKeyProvider), found or
+   * created by label; no unseal key exists. The store records the mode and refuses to open in the other.
+   */
+  regionKeyInHsm?: boolean;
   /** Domain keys older than this are rotated by rotateDomainKeysIfDue. Default 24 h. */
   domainRotationMs?: number;
   /** Clock in ms since the epoch, for tests. */
@@ -64,6 +99,7 @@ const metaRegionKey = (region: string): string => `keyward/region-key/${region}`
 const utf8 = new TextEncoder();
 const INFO_ENCRYPT = utf8.encode('keyward/v1/encrypt');
 const EKT_FORMAT = 1;
+const HKR_FORMAT = 2;
 const AUDIT_KEY_LENGTH = 32;
 /** EKTs remembered per warm handle: the current one and those of the last rotations. */
 const MAX_EKTS_PER_HANDLE = 3;
@@ -178,6 +214,33 @@ function parseEkt(ekt: Uint8Array): { spec: ProviderKeySpec; domain: string; wra
   return { spec: spec as ProviderKeySpec, domain, wrapped: ekt.subarray(wrappedAt) };
 }
 
+function encodeHkr(spec: ProviderKeySpec, domain: string, label: string): Uint8Array {
+  const d = utf8.encode(domain);
+  return concat(Uint8Array.of(HKR_FORMAT, spec.length), utf8.encode(spec), Uint8Array.of(d.length), d, utf8.encode(label));
+}
+
+const isHkr = (ekt: Uint8Array): boolean => ekt instanceof Uint8Array && ekt[0] === HKR_FORMAT;
+
+/** @throws AuthenticationError for anything but a well-formed HSM key reference */
+function parseHkr(hkr: Uint8Array): { spec: ProviderKeySpec; domain: string; label: string } {
+  const bad = (): never => {
+    throw new AuthenticationError('malformed HSM key reference');
+  };
+  if (hkr.length < 3 || hkr[0] !== HKR_FORMAT) bad();
+  const dlAt = 2 + hkr[1]!;
+  if (hkr.length <= dlAt) bad();
+  const labelAt = dlAt + 1 + hkr[dlAt]!;
+  if (hkr.length <= labelAt) bad();
+  const spec = String.fromCharCode(...hkr.subarray(2, dlAt));
+  if (!SPECS.includes(spec as ProviderKeySpec)) bad();
+  try {
+    const dec = new TextDecoder('utf-8', { fatal: true });
+    return { spec: spec as ProviderKeySpec, domain: dec.decode(hkr.subarray(dlAt + 1, labelAt)), label: dec.decode(hkr.subarray(labelAt)) };
+  } catch {
+    return bad();
+  }
+}
+
 /** Runs async sections one after another per key; a failed section does not block the next. */
 class KeyedLock {
   readonly #tails = new Map<string, Promise<void>>();
@@ -226,6 +289,8 @@ interface Rotation {
 interface RegionsMeta {
   primary: string;
   regions: string[];
+  /** Present in HSM mode: region keys are token keys, the region-key entries hold their labels. */
+  regionKeys?: 'hsm';
 }
 
 function parseRegionsMeta(bytes: Uint8Array): RegionsMeta {
@@ -236,13 +301,43 @@ function parseRegionsMeta(bytes: Uint8Array): RegionsMeta {
     throw new HierarchyError(`store meta ${META_REGIONS} is not JSON: the store is corrupt`);
   }
   const r = m as RegionsMeta;
-  if (typeof r?.primary !== 'string' || !Array.isArray(r.regions) || !r.regions.includes(r.primary) || !r.regions.every((x) => typeof x === 'string' && REGION.test(x))) {
+  if (typeof r?.primary !== 'string' || !Array.isArray(r.regions) || !r.regions.includes(r.primary) || !r.regions.every((x) => typeof x === 'string' && REGION.test(x)) || (r.regionKeys !== undefined && r.regionKeys !== 'hsm')) {
     throw new HierarchyError(`store meta ${META_REGIONS} is malformed: the store is corrupt`);
   }
   return r;
 }
 
 const encodeJson = (v: unknown): Uint8Array => utf8.encode(JSON.stringify(v));
+
+const HSM_STORE = 'this store keeps its region keys in an HSM: open it with the HSM config (Keyward.open({ hsm }), keyward --hsm or KEYWARD_HSM_CONFIG)';
+const SEALED_STORE = 'this store\'s region keys are sealed under an unseal key, not held in an HSM: open it without an HSM config';
+
+/** The mode opts ask for: the unseal key (software) or the provider's token (HSM). */
+function checkMode(opts: HierarchyOptions): { unsealKey: Uint8Array; hsm: null } | { unsealKey: null; hsm: TokenKeyProvider } {
+  if (opts.regionKeyInHsm !== undefined && typeof opts.regionKeyInHsm !== 'boolean') throw new HierarchyError('regionKeyInHsm must be a boolean');
+  if (opts.regionKeyInHsm) {
+    if (opts.unsealKey !== undefined) throw new HierarchyError('give either an unseal key or regionKeyInHsm, not both: an HSM-backed store has no unseal key');
+    if (!isTokenKeyProvider(opts.provider)) throw new HierarchyError(`regionKeyInHsm needs a provider that keeps token keys (Pkcs11Provider or HsmCluster), got '${opts.provider.name}'`);
+    return { unsealKey: null, hsm: opts.provider };
+  }
+  return { unsealKey: checkUnsealKey(opts.unsealKey), hsm: null };
+}
+
+/** UnsealError when the store was initialized in the other mode. */
+function checkStoreMode(meta: RegionsMeta, hsm: boolean): void {
+  if ((meta.regionKeys === 'hsm') !== hsm) throw new UnsealError(hsm ? SEALED_STORE : HSM_STORE);
+}
+
+/** The token's region key of region, created (non-extractable, labelled) when the token has none. */
+async function hsmRegionKey(p: TokenKeyProvider, region: string): Promise<KeyHandle> {
+  const label = regionKeyLabel(region);
+  try {
+    return await p.openKey(label);
+  } catch (e) {
+    if ((e as { reason?: unknown }).reason !== 'not-found') throw e;
+  }
+  return p.generateKey('AES_256', { token: true, label, extractable: false });
+}
 
 function checkUnsealKey(key: unknown): Uint8Array {
   if (!(key instanceof Uint8Array) || key.length !== UNSEAL_KEY_LENGTH) {
@@ -256,7 +351,8 @@ export class KeyHierarchy {
   readonly #store: Store;
   readonly #rotationMs: number;
   readonly #now: () => number;
-  readonly #unseal: KeyHandle;
+  /** The unseal key's handle in software mode; null in HSM mode. */
+  readonly #unseal: KeyHandle | null;
   readonly #regionKeys: Map<string, KeyHandle>;
   /** The audit key's HMAC states (the raw key is wiped once they are computed). */
   readonly #auditKey: HmacKey;
@@ -275,7 +371,7 @@ export class KeyHierarchy {
 
   private constructor(
     opts: HierarchyOptions,
-    unseal: KeyHandle,
+    unseal: KeyHandle | null,
     regionKeys: Map<string, KeyHandle>,
     auditKey: Uint8Array,
   ) {
@@ -302,22 +398,23 @@ export class KeyHierarchy {
    */
   static async initialize(opts: HierarchyOptions & { region: string }): Promise<void> {
     const region = checkRegion(opts.region);
-    const unsealKey = checkUnsealKey(opts.unsealKey);
     const { provider, store } = opts;
     const existing = await store.getMeta(META_REGIONS);
     if (existing !== undefined) {
       const meta = parseRegionsMeta(existing);
       const h = await KeyHierarchy.#unsealAll(opts, meta);
       h.auditKey.fill(0);
-      await KeyHierarchy.#destroyAll(provider, [h.unseal, ...h.regionKeys.values()]);
+      await KeyHierarchy.#destroyAll(provider, h.unseal ? [h.unseal, ...h.regionKeys.values()] : h.regionKeys.values());
       return;
     }
-    const unseal = await provider.importKey('AES_256', unsealKey);
+    const mode = checkMode(opts);
+    const unseal = mode.unsealKey ? await provider.importKey('AES_256', mode.unsealKey) : null;
     let rk: KeyHandle | undefined;
     let auditKey: Uint8Array | undefined;
     try {
-      rk = await provider.generateKey('AES_256');
-      const sealedRk = await provider.wrapKey(unseal, rk, aad('region-key', region));
+      // HSM mode: found again by label when an earlier run was cut short before the regions entry.
+      rk = mode.hsm ? await hsmRegionKey(mode.hsm, region) : await provider.generateKey('AES_256');
+      const sealedRk = unseal ? await provider.wrapKey(unseal, rk, aad('region-key', region)) : utf8.encode(regionKeyLabel(region));
       auditKey = await provider.random(AUDIT_KEY_LENGTH);
       const iv = await provider.random(IV_LENGTH);
       const sealedAudit = concat(iv, await provider.encrypt(rk, iv, auditKey, aad('audit-key', region)));
@@ -325,10 +422,11 @@ export class KeyHierarchy {
       // initializes afresh (nothing was ever wrapped under the lost region key).
       await store.putMetaUnaudited(metaRegionKey(region), sealedRk);
       await store.putMetaUnaudited(META_AUDIT_KEY, sealedAudit);
-      await store.putMetaUnaudited(META_REGIONS, encodeJson({ primary: region, regions: [region] } satisfies RegionsMeta));
+      const meta: RegionsMeta = { primary: region, regions: [region], ...(mode.hsm ? { regionKeys: 'hsm' as const } : {}) };
+      await store.putMetaUnaudited(META_REGIONS, encodeJson(meta));
     } finally {
       auditKey?.fill(0);
-      await KeyHierarchy.#destroyAll(provider, rk === undefined ? [unseal] : [unseal, rk]);
+      await KeyHierarchy.#destroyAll(provider, [unseal, rk].filter((h): h is KeyHandle => h !== undefined && h !== null));
     }
   }
 
@@ -338,7 +436,7 @@ export class KeyHierarchy {
    * @throws UnsealError when the store is not initialized or the unseal key does not open it
    */
   static async open(opts: HierarchyOptions): Promise<KeyHierarchy> {
-    checkUnsealKey(opts.unsealKey);
+    checkMode(opts);
     const ms = opts.domainRotationMs;
     if (ms !== undefined && (typeof ms !== 'number' || !(ms > 0))) {
       throw new HierarchyError(`domainRotationMs must be a positive number of milliseconds, got ${String(ms)}`);
@@ -352,16 +450,26 @@ export class KeyHierarchy {
     return hierarchy;
   }
 
+  /** 'hsm' or 'sealed' for an initialized store (how its region keys are kept), undefined for a fresh one. */
+  static async storeMode(store: Store): Promise<'hsm' | 'sealed' | undefined> {
+    const existing = await store.getMeta(META_REGIONS);
+    if (existing === undefined) return undefined;
+    return parseRegionsMeta(existing).regionKeys === 'hsm' ? 'hsm' : 'sealed';
+  }
+
   static async #unsealAll(
     opts: HierarchyOptions,
     meta: RegionsMeta,
-  ): Promise<{ unseal: KeyHandle; regionKeys: Map<string, KeyHandle>; auditKey: Uint8Array }> {
+  ): Promise<{ unseal: KeyHandle | null; regionKeys: Map<string, KeyHandle>; auditKey: Uint8Array }> {
     const { provider, store } = opts;
-    const unseal = await provider.importKey('AES_256', opts.unsealKey);
+    // The store's mode first: opening an HSM store without the HSM names the HSM, not the unseal key.
+    checkStoreMode(meta, opts.regionKeyInHsm === true);
+    const mode = checkMode(opts);
+    const unseal = mode.unsealKey ? await provider.importKey('AES_256', mode.unsealKey) : null;
     const regionKeys = new Map<string, KeyHandle>();
     try {
       for (const region of meta.regions) {
-        regionKeys.set(region, await KeyHierarchy.#unsealRegion(provider, store, unseal, region));
+        regionKeys.set(region, await KeyHierarchy.#openRegionKey(provider, store, unseal, region));
       }
       const sealedAudit = await store.getMeta(META_AUDIT_KEY);
       if (sealedAudit === undefined || sealedAudit.length < IV_LENGTH + AUDIT_KEY_LENGTH + TAG_LENGTH) {
@@ -376,20 +484,35 @@ export class KeyHierarchy {
           aad('audit-key', meta.primary),
         );
       } catch (e) {
-        // The region key opened, so the unseal key is right: the token itself was altered.
-        if (e instanceof AuthenticationError) throw new AuthenticationError(`store meta ${META_AUDIT_KEY} does not open under the region key: the store was altered`);
+        if (e instanceof AuthenticationError) {
+          // A token key of the right label that is not this store's: another token, or a re-created key.
+          if (unseal === null) throw new UnsealError(`the HSM's region key '${regionKeyLabel(meta.primary)}' does not open this store: is this the token it was initialized with?`);
+          // The region key opened, so the unseal key is right: the token itself was altered.
+          throw new AuthenticationError(`store meta ${META_AUDIT_KEY} does not open under the region key: the store was altered`);
+        }
         throw e;
       }
       return { unseal, regionKeys, auditKey };
     } catch (e) {
-      await KeyHierarchy.#destroyAll(provider, [unseal, ...regionKeys.values()]);
+      await KeyHierarchy.#destroyAll(provider, unseal ? [unseal, ...regionKeys.values()] : regionKeys.values());
       throw e;
     }
   }
 
-  static async #unsealRegion(provider: Provider, store: Store, unseal: KeyHandle, region: string): Promise<KeyHandle> {
+  /** The region key of region: unsealed (software mode) or the token key the store names (HSM mode). */
+  static async #openRegionKey(provider: Provider, store: Store, unseal: KeyHandle | null, region: string): Promise<KeyHandle> {
     const sealed = await store.getMeta(metaRegionKey(region));
     if (sealed === undefined) throw new HierarchyError(`store meta ${metaRegionKey(region)} is missing: the store is corrupt`);
+    if (unseal === null) {
+      const label = new TextDecoder().decode(sealed);
+      if (label !== regionKeyLabel(region)) throw new HierarchyError(`store meta ${metaRegionKey(region)} names token key '${label.slice(0, 80)}', not '${regionKeyLabel(region)}': the store is corrupt`);
+      try {
+        return await (provider as TokenKeyProvider).openKey(label);
+      } catch (e) {
+        if ((e as { reason?: unknown }).reason === 'not-found') throw new UnsealError(`the region key '${label}' is not on this HSM token: is this the token the store was initialized with?`);
+        throw e;
+      }
+    }
     try {
       return await provider.unwrapKey(unseal, 'AES_256', sealed, aad('region-key', region));
     } catch (e) {
@@ -402,6 +525,11 @@ export class KeyHierarchy {
     const results = await Promise.allSettled([...handles].map((h) => provider.destroyKey(h)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /** Whether the provider keeps token keys, so CMKs can be held in the HSM (Origin AWS_CLOUDHSM). */
+  get holdsTokenKeys(): boolean {
+    return isTokenKeyProvider(this.#provider);
   }
 
   /** The regions whose region keys are open, the primary (initialized) one first. */
@@ -422,14 +550,15 @@ export class KeyHierarchy {
       const meta = parseRegionsMeta(stored);
       if (meta.regions.includes(region)) {
         if (!this.#regionKeys.has(region)) {
-          this.#regionKeys.set(region, await KeyHierarchy.#unsealRegion(this.#provider, this.#store, this.#unseal, region));
+          this.#regionKeys.set(region, await KeyHierarchy.#openRegionKey(this.#provider, this.#store, this.#unseal, region));
         }
         return;
       }
-      const rk = await this.#provider.generateKey('AES_256');
+      const unseal = this.#unseal;
+      const rk = unseal ? await this.#provider.generateKey('AES_256') : await hsmRegionKey(this.#provider as TokenKeyProvider, region);
       try {
-        const sealed = await this.#provider.wrapKey(this.#unseal, rk, aad('region-key', region));
-        const next: RegionsMeta = { primary: meta.primary, regions: [...meta.regions, region] };
+        const sealed = unseal ? await this.#provider.wrapKey(unseal, rk, aad('region-key', region)) : utf8.encode(regionKeyLabel(region));
+        const next: RegionsMeta = { ...meta, regions: [...meta.regions, region] };
         await this.#store.commit(
           [
             { kind: 'putMeta', name: metaRegionKey(region), value: sealed },
@@ -448,7 +577,9 @@ export class KeyHierarchy {
   /**
    * A new backing key version for a CMK, generated in the provider or imported from `material` (raw for
    * AES/HMAC, PKCS#8 for asymmetric; the caller still owns and wipes it), wrapped as an EKT under the
-   * current domain key of (region, domain). Not committed: the caller commits the returned record.
+   * current domain key of (region, domain). With inHsm the key is instead generated as a non-extractable
+   * token key labelled cmkLabel(region, keyId, version) and the record holds only an HSM key reference.
+   * Not committed: the caller commits the returned record.
    */
   async newBackingKey(a: {
     region: string;
@@ -458,6 +589,7 @@ export class KeyHierarchy {
     spec: ProviderKeySpec;
     rotationType: string;
     material?: Uint8Array;
+    inHsm?: boolean;
   }): Promise<KeyVersionRecord> {
     this.#live();
     const region = this.#knownRegion(a.region);
@@ -468,6 +600,13 @@ export class KeyHierarchy {
     if (typeof a.rotationType !== 'string') throw new HierarchyError('rotationType must be a string');
     const state = await this.#domain(region, domain);
     const domainVersion = state.current;
+    if (a.inHsm) {
+      if (a.material !== undefined) throw new HierarchyError('an HSM-held backing key is generated in the HSM, not imported');
+      const handle = await this.#newTokenKey(region, keyId, version, spec);
+      const ekt = encodeHkr(spec, domain, cmkLabel(region, keyId, version));
+      this.#cache(region, keyId, version, { handle, domain, ekts: [{ ekt, domainVersion }], uses: 0, retired: false });
+      return { region, keyId, version, domainVersion, ekt, createdAt: this.#now(), rotationType: a.rotationType };
+    }
     const dk = await this.#domainKey(state, domainVersion);
     const handle = a.material === undefined ? await this.#provider.generateKey(spec) : await this.#provider.importKey(spec, a.material);
     let ekt: Uint8Array;
@@ -482,6 +621,53 @@ export class KeyHierarchy {
     // made again, the new EKT differs and replaces this entry.
     this.#cache(region, keyId, version, { handle, domain, ekts: [{ ekt, domainVersion }], uses: 0, retired: false });
     return { region, keyId, version, domainVersion, ekt, createdAt: this.#now(), rotationType: a.rotationType };
+  }
+
+  /** The provider as a TokenKeyProvider, or HierarchyError naming what needed it. */
+  #tokenProvider(what: string): TokenKeyProvider {
+    if (!isTokenKeyProvider(this.#provider)) throw new HierarchyError(`${what} needs an HSM provider (Pkcs11Provider or HsmCluster), not '${this.#provider.name}'`);
+    return this.#provider;
+  }
+
+  /**
+   * A new non-extractable token key for a CMK version. A key already carrying the label is the orphan of
+   * a call whose commit failed (the store lacks the version): it is deleted and the key made afresh.
+   */
+  async #newTokenKey(region: string, keyId: string, version: number, spec: ProviderKeySpec): Promise<KeyHandle> {
+    const p = this.#tokenProvider('an HSM-held CMK (Origin AWS_CLOUDHSM)');
+    const label = cmkLabel(region, keyId, version);
+    try {
+      return await p.generateKey(spec, { token: true, label, extractable: false });
+    } catch (e) {
+      if ((e as { reason?: unknown }).reason !== 'exists') throw e;
+    }
+    if ((await this.#store.keyVersions(region, keyId)).some((r) => r.version === version)) {
+      throw new HierarchyError(`key ${keyId} version ${version} exists already in ${region}`);
+    }
+    await p.deleteTokenKey(await p.openKey(label));
+    return p.generateKey(spec, { token: true, label, extractable: false });
+  }
+
+  /**
+   * Deletes the token keys of a destroyed HSM-held CMK's versions (DeleteKey). Versions that are not HSM
+   * references, and labels the token no longer has, are skipped.
+   */
+  async deleteHsmKeys(region: string, keyId: string, versions: readonly KeyVersionRecord[]): Promise<void> {
+    this.#live();
+    this.forget(region, keyId);
+    const hsm = versions.filter((r) => isHkr(r.ekt));
+    if (hsm.length === 0) return;
+    const p = this.#tokenProvider('deleting HSM-held keys');
+    for (const r of hsm) {
+      let h: KeyHandle;
+      try {
+        h = await p.openKey(cmkLabel(region, keyId, r.version));
+      } catch (e) {
+        if ((e as { reason?: unknown }).reason === 'not-found') continue;
+        throw e;
+      }
+      await p.deleteTokenKey(h);
+    }
   }
 
   /**
@@ -584,6 +770,7 @@ export class KeyHierarchy {
    */
   async rewrapForRegion(rec: KeyVersionRecord, spec: ProviderKeySpec, domain: string, targetRegion: string): Promise<KeyVersionRecord> {
     this.#live();
+    if (isHkr(rec.ekt)) throw new HierarchyError(`key ${rec.keyId} is held in the HSM and cannot be copied to another region`);
     const region = this.#knownRegion(targetRegion);
     const state = await this.#domain(region, checkDomain(domain));
     const domainVersion = state.current;
@@ -650,7 +837,7 @@ export class KeyHierarchy {
     if (this.#closed) return;
     this.#closed = true;
     this.#auditKey.destroy();
-    const handles: KeyHandle[] = [this.#unseal, ...this.#regionKeys.values()];
+    const handles: KeyHandle[] = [...(this.#unseal ? [this.#unseal] : []), ...this.#regionKeys.values()];
     for (const versions of this.#backing.values()) for (const e of versions.values()) handles.push(e.handle);
     for (const e of this.#retiredBusy) handles.push(e.handle);
     this.#backing.clear();
@@ -805,6 +992,24 @@ export class KeyHierarchy {
   /** A new handle from rec's EKT; the caller owns it. */
   async #unwrapEkt(rec: KeyVersionRecord, spec: ProviderKeySpec, domain: string): Promise<KeyHandle> {
     const region = this.#knownRegion(rec.region);
+    if (isHkr(rec.ekt)) {
+      const ref = parseHkr(rec.ekt);
+      if (ref.spec !== spec || ref.domain !== domain) throw new AuthenticationError('key reference is not for this key spec and domain');
+      if (ref.label !== cmkLabel(region, rec.keyId, rec.version)) throw new AuthenticationError('key reference does not name this key version\'s token key');
+      const p = this.#tokenProvider('an HSM-held CMK (Origin AWS_CLOUDHSM)');
+      let h: KeyHandle;
+      try {
+        h = await p.openKey(ref.label);
+      } catch (e) {
+        if ((e as { reason?: unknown }).reason === 'not-found') throw new HierarchyError(`the HSM key '${ref.label}' of ${rec.keyId} version ${rec.version} is not on this token`);
+        throw e;
+      }
+      if (h.spec !== spec) {
+        await p.destroyKey(h);
+        throw new AuthenticationError(`the token key '${ref.label}' is ${h.spec}, not ${spec}`);
+      }
+      return h;
+    }
     const ekt = parseEkt(rec.ekt);
     if (ekt.spec !== spec || ekt.domain !== domain) throw new AuthenticationError('key token is not for this key spec and domain');
     const state = await this.#domain(region, checkDomain(domain));
@@ -898,7 +1103,8 @@ export class KeyHierarchy {
     for (const key of await this.#store.allKeys()) {
       if (key.region !== region) continue;
       for (const rec of await this.#store.keyVersions(region, key.keyId)) {
-        if (rec.domainVersion >= version) continue;
+        // An HSM key reference wraps nothing under the domain key.
+        if (rec.domainVersion >= version || isHkr(rec.ekt)) continue;
         let parsed: ReturnType<typeof parseEkt>;
         try {
           parsed = parseEkt(rec.ekt);

@@ -255,6 +255,7 @@ export class Engine {
 
   /** Destroys a key for good (its deletion date passed): a system call of its own, audited as DeleteKey. */
   async destroyKey(k: LoadedKey): Promise<void> {
+    let destroyed = false;
     await this.run(SYSTEM_PRINCIPAL(this.account), 'DeleteKey', k.region, async (call) => {
       call.keyId = k.meta.keyId;
       await this.lockKey(call, k.region, k.meta.keyId);
@@ -264,8 +265,11 @@ export class Engine {
       if (meta.keyState !== 'PendingDeletion' || (meta.deletionDate ?? Infinity) > this.now()) return;
       call.mutations.push({ kind: 'destroyKey', region: k.region, keyId: k.meta.keyId });
       this.touch(call, k.region, k.meta.keyId);
+      destroyed = true;
     });
     this.hierarchy.forget(k.region, k.meta.keyId);
+    // An HSM-held key's token objects go once its deletion is committed.
+    if (destroyed && k.meta.origin === 'AWS_CLOUDHSM') await this.hierarchy.deleteHsmKeys(k.region, k.meta.keyId, k.versions);
   }
 
   /**

@@ -5,6 +5,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Provider } from '../crypto/provider.js';
+import { openHsm, type HsmCluster, type HsmSetup } from '../hsm/cluster.js';
+import type { Pkcs11Provider } from '../hsm/pkcs11-provider.js';
 import { WasmProvider } from '../crypto/wasm-provider.js';
 import { KeyHierarchy } from '../keys/hierarchy.js';
 import { createUnsealKeyFile, loadUnsealKey, UnsealError, UNSEAL_KEY_ENV } from '../keys/unseal.js';
@@ -32,7 +34,13 @@ export interface KeywardOptions {
   account?: string;
   /** The crypto provider (default: the WASM software provider). */
   provider?: Provider;
-  /** The unseal key; default `$KEYWARD_UNSEAL_KEY` or `<dir>/unseal.key`. */
+  /**
+   * HSM mode: a token config, a cluster config, or the path of an HSM config file. Keyward opens the
+   * Pkcs11Provider (or HsmCluster) and closes it on close(); the region key is a non-extractable token
+   * key, so there is no unseal key. A store initialized this way refuses to open without it.
+   */
+  hsm?: HsmSetup;
+  /** The unseal key (software mode); default `$KEYWARD_UNSEAL_KEY` or `<dir>/unseal.key`. */
   unsealKey?: Uint8Array;
   /** Initialize an empty directory (unseal key file, region key) on first open; default true. */
   create?: boolean;
@@ -96,6 +104,8 @@ interface Shared {
   engine: Engine;
   store: SqliteStore;
   lockPath: string;
+  /** The HSM provider this Keyward opened (hsm option), closed with it. */
+  hsm: Pkcs11Provider | HsmCluster | undefined;
   timer: NodeJS.Timeout | undefined;
   closed: boolean;
 }
@@ -115,23 +125,31 @@ export class Keyward {
     const region = opts.region ?? process.env.KEYWARD_REGION ?? 'us-east-1';
     const account = opts.account ?? process.env.KEYWARD_ACCOUNT ?? '000000000000';
     if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ValidationException(`invalid region ${JSON.stringify(region)}: expected a name like us-east-1`);
+    if (opts.hsm !== undefined && (opts.provider !== undefined || opts.unsealKey !== undefined)) {
+      throw new ValidationException('give hsm, or a provider and/or unseal key, not both: an HSM-backed store uses the HSM provider and has no unseal key');
+    }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const lockPath = takeLock(dir);
     let store: SqliteStore | undefined;
+    let hsm: Pkcs11Provider | HsmCluster | undefined;
     try {
       const fresh = !existsSync(join(dir, STORE_FILE));
       if (fresh && opts.create === false) throw new UnsealError(`no Keyward store in ${dir} (run keyward init)`);
-      let unsealKey = opts.unsealKey;
-      if (!unsealKey) {
-        if (fresh && process.env[UNSEAL_KEY_ENV] === undefined && !existsSync(join(dir, 'unseal.key'))) await createUnsealKeyFile(dir);
-        unsealKey = loadUnsealKey(dir);
-      }
       // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
       if (fresh) closeSync(openSync(join(dir, STORE_FILE), 'wx', 0o600));
       store = await openSqliteStore(join(dir, STORE_FILE));
-      const provider = opts.provider ?? new WasmProvider();
+      let unsealKey = opts.unsealKey;
+      const mode = await KeyHierarchy.storeMode(store);
+      // An HSM-backed store has no unseal key: the hierarchy then names the missing HSM config.
+      if (!unsealKey && opts.hsm === undefined && mode !== 'hsm') {
+        if (mode === undefined && process.env[UNSEAL_KEY_ENV] === undefined && !existsSync(join(dir, 'unseal.key'))) await createUnsealKeyFile(dir);
+        unsealKey = loadUnsealKey(dir);
+      }
+      if (opts.hsm !== undefined) hsm = await openHsm(opts.hsm);
+      const provider = hsm ?? opts.provider ?? new WasmProvider();
       const hopts = {
-        provider, store, unsealKey,
+        provider, store,
+        ...(hsm ? { regionKeyInHsm: true } : unsealKey ? { unsealKey } : {}),
         ...(opts.domainKeyRotationMs !== undefined ? { domainRotationMs: opts.domainKeyRotationMs } : {}),
         ...(opts.now ? { now: opts.now } : {}),
       };
@@ -142,7 +160,7 @@ export class Keyward {
         store, hierarchy, provider, region, account, now: opts.now ?? Date.now,
         keyAdministrators: opts.keyAdministrators ?? [], keyUsers: opts.keyUsers ?? [],
       });
-      const shared: Shared = { engine, store, lockPath, timer: undefined, closed: false };
+      const shared: Shared = { engine, store, lockPath, hsm, timer: undefined, closed: false };
       const kw = new Keyward(shared, opts.principal ?? `arn:aws:iam::${account}:root`, region);
       await kw.maintenance();
       const every = opts.maintenanceIntervalMs ?? 60_000;
@@ -153,6 +171,7 @@ export class Keyward {
       return kw;
     } catch (err) {
       await store?.close();
+      hsm?.close();
       releaseLock(lockPath);
       throw err;
     }
@@ -214,8 +233,12 @@ export class Keyward {
     s.closed = true;
     if (s.timer) clearInterval(s.timer);
     await s.store.close();
-    await s.engine.hierarchy.close();
-    releaseLock(s.lockPath);
+    try {
+      await s.engine.hierarchy.close();
+    } finally {
+      s.hsm?.close();
+      releaseLock(s.lockPath);
+    }
   }
 
   private live(): void {

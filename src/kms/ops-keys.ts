@@ -48,12 +48,18 @@ export async function createKey(e: Engine, call: Call, r: T.CreateKeyRequest = {
   const spec = optOneOf(r.KeySpec ?? r.CustomerMasterKeySpec, 'KeySpec', KEY_SPECS) ?? 'SYMMETRIC_DEFAULT';
   const usage = optOneOf(r.KeyUsage, 'KeyUsage', ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'] as const) ?? 'ENCRYPT_DECRYPT';
   if (!SPEC_USAGES[spec].includes(usage)) throw new ValidationException(`KeyUsage ${usage} is not valid for KeySpec ${spec}`);
-  const origin = optOneOf(r.Origin, 'Origin', ['AWS_KMS', 'EXTERNAL'] as const) ?? 'AWS_KMS';
+  const origin = optOneOf(r.Origin, 'Origin', ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM'] as const) ?? 'AWS_KMS';
   if (origin === 'EXTERNAL' && spec !== 'SYMMETRIC_DEFAULT' && !spec.startsWith('HMAC_')) {
     throw new UnsupportedOperationException(`Origin EXTERNAL is supported for SYMMETRIC_DEFAULT and HMAC keys, not ${spec}`);
   }
   const description = optString(r.Description, 'Description', 0, 8192) ?? '';
   const multiRegion = optBool(r.MultiRegion, 'MultiRegion') ?? false;
+  // Keyward's HSM key store is the one HSM (or cluster) the engine was opened with, so Origin alone
+  // selects it; AWS's CustomKeyStoreId would name it, and there is only one.
+  if (origin === 'AWS_CLOUDHSM') {
+    if (!e.hierarchy.holdsTokenKeys) throw new UnsupportedOperationException('Origin AWS_CLOUDHSM needs an HSM-backed Keyward (opened with an HSM config); this one keeps keys in software');
+    if (multiRegion) throw new UnsupportedOperationException('a key held in the HSM (Origin AWS_CLOUDHSM) cannot be a multi-Region key');
+  }
   const bypass = optBool(r.BypassPolicyLockoutSafetyCheck, 'BypassPolicyLockoutSafetyCheck') ?? false;
   const tags = validateTags(r.Tags);
   if (tags.length > MAX_TAGS) throw new TagException(`at most ${MAX_TAGS} tags`);
@@ -77,11 +83,11 @@ export async function createKey(e: Engine, call: Call, r: T.CreateKeyRequest = {
   call.mutations.push({
     kind: 'putKey', record: { region: call.region, keyId, metadata: meta as unknown as Record<string, unknown>, policy, settings: {} },
   });
-  if (origin === 'AWS_KMS') {
+  if (origin !== 'EXTERNAL') {
     call.mutations.push({
       kind: 'putKeyVersion',
       record: await e.hierarchy.newBackingKey({
-        region: call.region, domain: e.account, keyId, version: 1, spec: providerSpec(spec), rotationType: 'CREATE',
+        region: call.region, domain: e.account, keyId, version: 1, spec: providerSpec(spec), rotationType: 'CREATE', inHsm: origin === 'AWS_CLOUDHSM',
       }),
     });
   }

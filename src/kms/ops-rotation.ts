@@ -14,8 +14,9 @@ const MAX_ON_DEMAND = 10;
 
 function requireRotatable(k: LoadedKey): void {
   const m = k.meta;
-  if (m.keySpec !== 'SYMMETRIC_DEFAULT' || m.origin !== 'AWS_KMS') {
-    throw new UnsupportedOperationException(`${m.arn}: only symmetric keys with AWS_KMS key material rotate (this is ${m.keySpec}, ${m.origin})`);
+  // Keys held in the HSM rotate too (AWS does not rotate custom key store keys): each version is its own token key.
+  if (m.keySpec !== 'SYMMETRIC_DEFAULT' || m.origin === 'EXTERNAL') {
+    throw new UnsupportedOperationException(`${m.arn}: only symmetric keys with generated (AWS_KMS or AWS_CLOUDHSM) key material rotate (this is ${m.keySpec}, ${m.origin})`);
   }
   if (m.mrk && m.mrk.type === 'REPLICA') throw new UnsupportedOperationException(`${m.arn} is a replica; rotate its primary key`);
 }
@@ -24,7 +25,7 @@ function requireRotatable(k: LoadedKey): void {
 export async function addVersion(e: Engine, call: Call, k: LoadedKey, rotationType: 'AUTOMATIC' | 'ON_DEMAND'): Promise<void> {
   const version = (currentVersion(k)?.version ?? 0) + 1;
   const rec = await e.hierarchy.newBackingKey({
-    region: k.region, domain: k.meta.account, keyId: k.meta.keyId, version, spec: 'AES_256', rotationType,
+    region: k.region, domain: k.meta.account, keyId: k.meta.keyId, version, spec: 'AES_256', rotationType, inHsm: k.meta.origin === 'AWS_CLOUDHSM',
   });
   call.mutations.push({ kind: 'putKeyVersion', record: rec });
   for (const region of k.meta.mrk?.replicaRegions ?? []) {

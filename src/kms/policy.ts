@@ -669,7 +669,7 @@ export const KEY_USER_ACTIONS = [
 export function defaultKeyPolicy(opts: {
   account: string; administrators: readonly string[]; users: readonly string[];
   /** As the AWS console does, administrators of a key for imported material also get kms:ImportKeyMaterial… */
-  origin?: 'AWS_KMS' | 'EXTERNAL';
+  origin?: 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM';
   /** …and of a multi-Region key kms:ReplicateKey and kms:UpdatePrimaryRegion. */
   multiRegion?: boolean;
 }): string {

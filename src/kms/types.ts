@@ -5,7 +5,8 @@ import type { AsymmetricKeySpec, MacAlgorithm, SigningAlgorithm } from '../crypt
 export type KeySpec = 'SYMMETRIC_DEFAULT' | AsymmetricKeySpec | 'HMAC_256' | 'HMAC_384' | 'HMAC_512';
 export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC';
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport' | 'PendingReplicaDeletion' | 'Unavailable';
-export type Origin = 'AWS_KMS' | 'EXTERNAL';
+/** AWS_CLOUDHSM: the backing key is a non-extractable token key in the engine's HSM (or HSM cluster). */
+export type Origin = 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM';
 export type EncryptionAlgorithm = 'SYMMETRIC_DEFAULT' | 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256';
 export type EncryptionContext = Record<string, string>;
 export type { MacAlgorithm, SigningAlgorithm };
