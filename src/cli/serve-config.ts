@@ -56,20 +56,20 @@ const DEFAULTS: ServeConfig = {
   quiet: false, metrics: true, xks: true, xksPathPrefix: '', xksRegion: undefined,
 };
 
-/** A value from the file (JSON types) or the environment / a flag (strings), checked against its kind. */
-function convert(s: Setting, v: unknown, source: string): string | number | boolean {
+/** A value from the file (JSON types only) or the environment / a flag (strings), checked against its kind. */
+function convert(s: Setting, v: unknown, source: string, json = false): string | number | boolean {
   const bad = (what: string) => new UsageError(`${source}: ${what}, got ${JSON.stringify(v)}`);
   switch (s.kind.t) {
     case 'int': {
-      const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+      const n = typeof v === 'number' ? v : !json && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : Number.NaN;
       if (!Number.isInteger(n) || n < s.kind.min || n > s.kind.max) throw bad(`expected an integer from ${s.kind.min} to ${s.kind.max}`);
       return n;
     }
     case 'bool':
       if (typeof v === 'boolean') return v;
-      if (v === 'true' || v === '1') return true;
-      if (v === 'false' || v === '0') return false;
-      throw bad('expected true, false, 1 or 0');
+      if (!json && (v === 'true' || v === '1')) return true;
+      if (!json && (v === 'false' || v === '0')) return false;
+      throw bad(json ? 'expected true or false' : 'expected true, false, 1 or 0');
     case 'string':
       if (typeof v !== 'string') throw bad('expected a string');
       return v;
@@ -108,7 +108,7 @@ export function resolveServeConfig(values: Parsed['values'], env: NodeJS.Process
     } else if (env[s.env] !== undefined && env[s.env] !== '') {
       out[s.field] = convert(s, env[s.env], s.env);
     } else if (file[s.file] !== undefined) {
-      out[s.field] = convert(s, file[s.file], `${configPath}: ${s.file}`);
+      out[s.field] = convert(s, file[s.file], `${configPath}: ${s.file}`, true);
     }
   }
   return out as unknown as ServeConfig;

@@ -43,8 +43,8 @@ options (flag / environment variable / config file key):
                                                           HTTP is served on loopback only (127.0.0.0/8,
                                                           ::1, localhost); any other address needs a
                                                           certificate and key
-  --cert FILE --key FILE   KEYWARD_SERVE_CERT, _KEY  cert, key
-                                                          PEM certificate chain and private key: HTTPS
+  --cert FILE              KEYWARD_SERVE_CERT  cert       PEM certificate chain, and with
+  --key FILE               KEYWARD_SERVE_KEY  key         its PEM private key: serve HTTPS
   --max-body BYTES         KEYWARD_SERVE_MAX_BODY  maxBody
                                                           largest request body (default ${DEFAULT_MAX_BODY_BYTES});
                                                           larger gets 413 (XKS: 501) and the connection
