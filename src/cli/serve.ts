@@ -94,7 +94,7 @@ const serve: Command = {
   operands: { min: 0, max: 0 },
   async run({ global: g, values }) {
     const c = resolveServeConfig(values);
-    if ((c.cert === undefined) !== (c.key === undefined)) throw new UsageError('a certificate and a key go together (--cert and --key)');
+    if ((c.cert === undefined) !== (c.key === undefined)) throw new UsageError('--cert and --key go together (also as KEYWARD_SERVE_CERT and KEYWARD_SERVE_KEY, or cert and key in the config file)');
     if (c.cert === undefined && !isLoopback(c.host)) {
       throw new UsageError(`refusing to serve plain HTTP on ${c.host}: signed requests and plaintext would cross the network unencrypted; give --cert and --key, or use a loopback address`);
     }
