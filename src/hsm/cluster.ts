@@ -187,13 +187,14 @@ export class HsmCluster implements Provider {
    * and probes (the CTK must be on the token). Runs one at a time; concurrent callers share the run.
    */
   checkHealth(): Promise<void> {
-    this.#checking ??= (async () => {
-      try {
-        for (const m of this.#members) if (!m.healthy && !this.#closed) this.#reconnect(m);
-      } finally {
-        this.#checking = null;
-      }
-    })();
+    if (this.#checking) return this.#checking;
+    const run = async (): Promise<void> => {
+      for (const m of this.#members) if (!m.healthy && !this.#closed) this.#reconnect(m);
+    };
+    // .finally runs after the assignment even when run() completes at once.
+    this.#checking = run().finally(() => {
+      this.#checking = null;
+    });
     return this.#checking;
   }
 
