@@ -1,135 +1,40 @@
 // The XKS proxy API against a real listener, every request signed the way AWS KMS signs XKS calls: SigV4
 // by the AWS SDK's signer (@smithy/signature-v4), service kms-xks-proxy, SignedHeaders host;x-amz-date.
 // The AES-GCM is checked against node:crypto both ways with the key material opened through the engine.
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keyward } from '../../src/kms/keyward.js';
-import { createCredential, CredentialStore, type NewAccessKey } from '../../src/server/credentials.js';
-import { KmsServer, type AccessLogEntry } from '../../src/server/kms-server.js';
-import { XksProxy, XKS_SERVICE } from '../../src/server/xks.js';
-import { createXksKey, readXksKeys, setXksEnabled, updateXksKey, xksBlobContext } from '../../src/server/xks-keys.js';
+import type { Keyward } from '../../src/kms/keyward.js';
+import type { AccessLogEntry } from '../../src/server/kms-server.js';
+import type { XksProxy } from '../../src/server/xks.js';
+import { createXksKey, setXksEnabled, updateXksKey } from '../../src/server/xks-keys.js';
+import { ACCOUNT, ALICE, REGION, startXks, type CallOptions, type XksHarness, type XksResponse as Res } from './_xks.js';
 
-const ACCOUNT = '111122223333';
-const REGION = 'us-east-1';
 const PREFIX = '/keystores/ks-1';
-const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
 const BOB = `arn:aws:iam::${ACCOUNT}:user/bob`;
 const KMS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
-class NodeSha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(private readonly secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
-
+let h: XksHarness;
 let dir: string;
 let kw: Keyward;
-let server: KmsServer;
 let proxy: XksProxy;
-let port: number;
-let xksKey: NewAccessKey;
-let kmsKey: NewAccessKey;
 let cmk: string;
-const log: AccessLogEntry[] = [];
+let log: AccessLogEntry[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'keyward-xks-'));
-  kw = await Keyward.open({ dir, account: ACCOUNT, region: REGION, maintenanceIntervalMs: 0 });
-  cmk = (await kw.createKey({ Description: 'XKS wrapping key' })).KeyMetadata.Arn!;
+  h = await startXks({ pathPrefix: PREFIX });
+  ({ dir, kw, proxy, cmk, log } = h);
   await createXksKey(kw, dir, { externalKeyId: 'open-key', wrappingKeyId: cmk });
   await createXksKey(kw, dir, { externalKeyId: 'guarded.key_1', wrappingKeyId: cmk, allowedPrincipals: [ALICE], allowedKmsKeyArns: [KMS_KEY_ARN] });
-  xksKey = await createCredential(dir, `arn:aws:iam::${ACCOUNT}:user/aws-kms-xks`, { file: 'xks-credentials.json', secretBytes: 32 });
-  kmsKey = await createCredential(dir, ALICE);
-  const credentials = CredentialStore.open(dir, { file: 'xks-credentials.json' });
-  proxy = new XksProxy({ keyward: kw, dir, credentials, pathPrefix: PREFIX });
-  server = new KmsServer({ keyward: kw, credentials: CredentialStore.open(dir), log: (e) => log.push(e), xks: proxy });
-  port = (await server.listen(0)).port;
 });
 
-afterAll(async () => {
-  await server.close(1000);
-  await kw.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => h.close());
 
-interface Res {
-  status: number;
-  json: Record<string, unknown>;
-  text: string;
-}
-
-function send(method: string, path: string, headers: Record<string, string>, body: string): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const r = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json = {};
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = {};
-        }
-        resolve({ status: res.statusCode!, json, text });
-      });
-    });
-    r.on('error', reject);
-    r.end(body);
-  });
-}
-
-interface CallOptions {
-  key?: NewAccessKey;
-  service?: string;
-  date?: Date;
-  method?: string;
-  unsigned?: boolean;
-}
-
-/** POSTs `body` to {prefix}/kms/xks/v1{suffix}, signed as AWS KMS signs XKS requests. */
-async function xks(suffix: string, body: unknown, o: CallOptions = {}): Promise<Res> {
-  const path = `${PREFIX}/kms/xks/v1${suffix}`;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const headers: Record<string, string> = { host: `127.0.0.1:${port}`, 'content-type': 'application/json' };
-  if (o.unsigned) return send(o.method ?? 'POST', path, headers, text);
-  const key = o.key ?? xksKey;
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
-    region: REGION, service: o.service ?? XKS_SERVICE, sha256: NodeSha256, uriEscapePath: true, applyChecksum: false,
-  });
-  const req = new HttpRequest({ method: o.method ?? 'POST', protocol: 'http:', hostname: '127.0.0.1', port, path, headers, body: text });
-  const signed = await signer.sign(req, { signingDate: o.date ?? new Date(), unsignableHeaders: new Set(['content-type']) });
-  expect(signed.headers.authorization).toContain(`/${REGION}/${o.service ?? XKS_SERVICE}/aws4_request, SignedHeaders=host;x-amz-date,`);
-  return send(o.method ?? 'POST', path, signed.headers as Record<string, string>, text);
-}
+const xks = (suffix: string, body: unknown, o: CallOptions = {}): Promise<Res> => h.call(suffix, body, o);
+const material = (id: string) => h.material(id);
 
 const meta = (over: Record<string, unknown> = {}) => ({
   requestMetadata: { awsPrincipalArn: ALICE, kmsKeyArn: KMS_KEY_ARN, kmsOperation: 'Encrypt', kmsRequestId: 'req-1', ...over },
 });
-
-/** The external key's material, opened through the engine, for node:crypto. */
-async function material(id: string): Promise<Buffer> {
-  const rec = readXksKeys(dir).file.keys.find((k) => k.ExternalKeyId === id)!;
-  const r = await kw.decrypt({ CiphertextBlob: Buffer.from(rec.Versions[0]!.Blob, 'base64'), EncryptionContext: xksBlobContext(id, 1) });
-  return Buffer.from(r.Plaintext);
-}
 
 function aadFor(aad: Buffer, md: Buffer): Buffer {
   const len = Buffer.alloc(2);
@@ -156,7 +61,7 @@ describe('GetHealthStatus', () => {
     const body = { requestMetadata: { kmsRequestId: 'h', kmsOperation: 'KmsHealthCheck' } };
     expectError(await xks('/health', body, { unsigned: true }), 401, 'AuthenticationFailedException');
     expectError(await xks('/health', body, { service: 'kms' }), 401, 'AuthenticationFailedException');
-    expectError(await xks('/health', body, { key: kmsKey }), 401, 'AuthenticationFailedException');
+    expectError(await xks('/health', body, { key: h.kmsKey }), 401, 'AuthenticationFailedException');
     expectError(await xks('/health', body, { date: new Date(Date.now() - 6 * 60_000) }), 401, 'AuthenticationFailedException');
   });
 
