@@ -13,6 +13,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export const GLOBAL_OPTIONS = {
   dir: { type: 'string' },
   region: { type: 'string' },
+  hsm: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
@@ -21,6 +22,8 @@ export interface GlobalOptions {
   /** The store directory: --dir, else $KEYWARD_DIR, else ./.keyward. */
   dir: string;
   region: string | undefined;
+  /** The HSM config file of an HSM-backed store: --hsm, else $KEYWARD_HSM_CONFIG. */
+  hsm: string | undefined;
   json: boolean;
   help: boolean;
 }
@@ -82,6 +85,7 @@ export function globalOptions(values: Parsed['values'], env: NodeJS.ProcessEnv =
   return {
     dir: str(values, 'dir') ?? env.KEYWARD_DIR ?? '.keyward',
     region: str(values, 'region'),
+    hsm: str(values, 'hsm') ?? (env.KEYWARD_HSM_CONFIG || undefined),
     json: values.json === true,
     help: values.help === true,
   };

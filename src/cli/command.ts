@@ -46,7 +46,12 @@ export function requireStore(g: GlobalOptions): string {
 /** Opens the existing store of --dir; a directory without one is NotFoundException (init creates it). */
 export async function openStore(g: GlobalOptions): Promise<Keyward> {
   const dir = requireStore(g);
-  return Keyward.open({ dir, create: false, maintenanceIntervalMs: 0, ...(g.region !== undefined ? { region: g.region } : {}) });
+  return Keyward.open({ dir, create: false, maintenanceIntervalMs: 0, ...storeOptions(g) });
+}
+
+/** The Keyward.open options every command takes from the global options: region and HSM config. */
+export function storeOptions(g: GlobalOptions): { region?: string; hsm?: string } {
+  return { ...(g.region !== undefined ? { region: g.region } : {}), ...(g.hsm !== undefined ? { hsm: g.hsm } : {}) };
 }
 
 /** Runs `fn` on the opened store and closes it whatever happens. */

@@ -7,7 +7,7 @@ import { Keyward } from '../kms/keyward.js';
 import { KEY_SPECS, SPEC_USAGES } from '../kms/model.js';
 import type { KeyMetadata, KeyUsage } from '../kms/types.js';
 import { choice, intOption, str } from './args.js';
-import { STORE_FILE, say, sayJson, table, withStore, type Command } from './command.js';
+import { STORE_FILE, say, sayJson, storeOptions, table, withStore, type Command } from './command.js';
 
 const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'];
 
@@ -23,13 +23,17 @@ const init: Command = {
     const existed = existsSync(dir);
     const fromEnv = process.env[UNSEAL_KEY_ENV] !== undefined;
     // Keyward.open checks its options before it creates the directory (mode 0700, masked by the umask).
-    const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...(g.region !== undefined ? { region: g.region } : {}) });
+    const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...storeOptions(g) });
     // Only a directory made here is set to exactly 0700, never one the user already had.
     if (!existed) chmodSync(dir, 0o700);
     const region = kw.region;
     const account = kw.account;
     await kw.close();
     say(`initialized a Keyward store in ${dir} (region ${region}, account ${account})`);
+    if (g.hsm !== undefined) {
+      say(`region key: the non-extractable token key keyward-rk-${region} in the HSM of ${g.hsm}; no unseal key: give --hsm (or $KEYWARD_HSM_CONFIG) to every command`);
+      return 0;
+    }
     say(fromEnv
       ? `unseal key: from $${UNSEAL_KEY_ENV}`
       : `unseal key: ${join(dir, UNSEAL_KEY_FILE)} (mode 0600); back it up: the store cannot be opened without it`);
@@ -48,7 +52,7 @@ function metadataRows(m: KeyMetadata): [string, string][] {
 
 const createKey: Command = {
   name: 'create-key',
-  options: { spec: { type: 'string' }, usage: { type: 'string' }, description: { type: 'string' }, alias: { type: 'string' } },
+  options: { spec: { type: 'string' }, usage: { type: 'string' }, description: { type: 'string' }, alias: { type: 'string' }, origin: { type: 'string' } },
   operands: { min: 0, max: 0 },
   async run({ global: g, values }) {
     const spec = choice(values, 'spec', KEY_SPECS) ?? 'SYMMETRIC_DEFAULT';
@@ -57,8 +61,11 @@ const createKey: Command = {
     const usage = choice(values, 'usage', KEY_USAGES) ?? (usages.length === 1 ? usages[0]! : 'ENCRYPT_DECRYPT');
     const description = str(values, 'description');
     const alias = str(values, 'alias');
+    const origin = choice(values, 'origin', ['AWS_KMS', 'AWS_CLOUDHSM'] as const);
     return withStore(g, async (kw) => {
-      const { KeyMetadata: m } = await kw.createKey({ KeySpec: spec, KeyUsage: usage, ...(description !== undefined ? { Description: description } : {}) });
+      const { KeyMetadata: m } = await kw.createKey({
+        KeySpec: spec, KeyUsage: usage, ...(description !== undefined ? { Description: description } : {}), ...(origin !== undefined ? { Origin: origin } : {}),
+      });
       if (alias !== undefined) {
         try {
           await kw.createAlias({ AliasName: alias, TargetKeyId: m.KeyId });

@@ -20,11 +20,12 @@ const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [
 store and keys:
   init                           create the store in DIR: the directory (0700), unseal.key (0600), the
                                  database and the region key; refuses a directory that holds a store
-  create-key [--spec SPEC] [--usage USAGE] [--description TEXT] [--alias alias/NAME]
+  create-key [--spec SPEC] [--usage USAGE] [--description TEXT] [--alias alias/NAME] [--origin ORIGIN]
                                  SPEC: SYMMETRIC_DEFAULT (default), RSA_2048, RSA_3072, RSA_4096,
                                  ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, HMAC_256,
                                  HMAC_384, HMAC_512; USAGE: ENCRYPT_DECRYPT, SIGN_VERIFY,
-                                 GENERATE_VERIFY_MAC (default: the spec's only usage, else ENCRYPT_DECRYPT)
+                                 GENERATE_VERIFY_MAC (default: the spec's only usage, else ENCRYPT_DECRYPT);
+                                 ORIGIN: AWS_KMS (default) or AWS_CLOUDHSM (a non-extractable key in the HSM)
   list-keys                      key ids, ARNs and aliases
   describe-key KEY               the key's metadata
   rotate KEY                     a new key version now (RotateKeyOnDemand); older versions still decrypt
@@ -82,7 +83,9 @@ KEY is a key id, key ARN, alias name (alias/NAME) or alias ARN. ALG is one of EC
 ECDSA_SHA_384, ECDSA_SHA_512, RSASSA_PSS_SHA_256, RSASSA_PSS_SHA_384, RSASSA_PSS_SHA_512,
 RSASSA_PKCS1_V1_5_SHA_256, RSASSA_PKCS1_V1_5_SHA_384, RSASSA_PKCS1_V1_5_SHA_512.
 --dir defaults to $KEYWARD_DIR, else ./.keyward; --region to $KEYWARD_REGION, else us-east-1. The unseal
-key is $KEYWARD_UNSEAL_KEY when set, else DIR/unseal.key. --json prints JSON for create-key, list-keys,
+key is $KEYWARD_UNSEAL_KEY when set, else DIR/unseal.key. --hsm (or $KEYWARD_HSM_CONFIG) names an HSM
+config file (one token, or a cluster's "members"; PIN from $KEYWARD_HSM_PIN or a pinFile): init then
+keeps the region key in the HSM and makes no unseal key, and every command of that store needs it. --json prints JSON for create-key, list-keys,
 describe-key, rotate, schedule-deletion, verify and audit.
 Exit status: 0 success; 1 failure, printed as "keyward COMMAND: ExceptionName: message"; 64 usage error.`;
 

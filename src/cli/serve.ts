@@ -8,9 +8,9 @@ import { CredentialStore } from '../server/credentials.js';
 import { KmsError } from '../kms/errors.js';
 import { DEFAULT_MAX_BODY_BYTES, jsonLineLogger, KmsServer } from '../server/kms-server.js';
 import { XksProxy } from '../server/xks.js';
-import { XKS_CREDENTIALS_FILE } from '../server/xks-keys.js';
+import { XKS_CREDENTIALS_FILE, XksKeysError } from '../server/xks-keys.js';
 import { UsageError } from './args.js';
-import { requireStore, type Command } from './command.js';
+import { requireStore, storeOptions, type Command } from './command.js';
 import { resolveServeConfig } from './serve-config.js';
 
 export const SERVE_HELP = `usage: keyward [--dir DIR] [--region REGION] serve [--config FILE] [--port PORT] [--host HOST]
@@ -101,7 +101,7 @@ const serve: Command = {
     const tls = c.cert !== undefined ? { cert: readFileSync(c.cert), key: readFileSync(c.key!) } : undefined;
     const dir = requireStore(g);
 
-    const kw = await Keyward.open({ dir, create: false, ...(g.region !== undefined ? { region: g.region } : {}) });
+    const kw = await Keyward.open({ dir, create: false, ...storeOptions(g) });
     let credentials: CredentialStore | undefined;
     let xksCredentials: CredentialStore | undefined;
     try {
@@ -115,6 +115,7 @@ const serve: Command = {
           if (e instanceof KmsError) throw new UsageError(e.message);
           throw e;
         }
+        if (xks.keyFileError !== undefined) throw new XksKeysError(xks.keyFileError);
       }
       const server = new KmsServer({
         keyward: kw, credentials, log: c.quiet ? () => undefined : jsonLineLogger(), maxBodyBytes: c.maxBodyBytes, serveMetrics: c.metrics,
