@@ -204,6 +204,8 @@ export class XksProxy {
   private readonly keyCacheMs: number;
   private keys: XksKeysFile = { version: 1, disabled: false, keys: [] };
   private stamp = '';
+  /** Why xks-keys.json could not be read at the last look (the proxy then serves nothing). */
+  private loadError: string | undefined;
   private readonly loaded = new Map<string, Loaded>();
   private healthKey: Promise<KeyHandle> | undefined;
 
@@ -228,7 +230,13 @@ export class XksProxy {
     return path === this.basePath || path.startsWith(`${this.basePath}/`);
   }
 
-  /** The kill switch's state, as last read from the store directory. */
+  /** Why the key file cannot be read, if it cannot (the proxy then refuses everything). */
+  get keyFileError(): string | undefined {
+    this.refresh();
+    return this.loadError;
+  }
+
+  /** The kill switch's state, as last read from the store directory (true also when the file cannot be read). */
   get disabled(): boolean {
     this.refresh();
     return this.keys.disabled;
@@ -297,7 +305,11 @@ export class XksProxy {
         if (e instanceof KmsError) throw fail('AuthenticationFailedException', e.message);
         throw e;
       }
-      if (this.disabled) throw fail('InvalidStateException', 'the external key store is disabled at the proxy (kill switch)');
+      if (this.disabled) {
+        throw fail('InvalidStateException', this.loadError !== undefined
+          ? 'the proxy cannot read its key file; nothing is served until it is fixed'
+          : 'the external key store is disabled at the proxy (kill switch)');
+      }
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch {
@@ -502,12 +514,14 @@ export class XksProxy {
     let next: { file: XksKeysFile; stamp: string };
     try {
       next = readXksKeys(this.opts.dir);
-    } catch {
+    } catch (e) {
       // An unreadable or malformed file fails closed: nothing is served until it is fixed.
       this.keys = { version: 1, disabled: true, keys: [] };
       this.stamp = '';
+      this.loadError = (e as Error).message;
       return;
     }
+    this.loadError = undefined;
     if (next.stamp === this.stamp) return;
     this.keys = next.file;
     this.stamp = next.stamp;
