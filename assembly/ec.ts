@@ -575,7 +575,8 @@ function jAddMixedCt(r: usize, p: usize, x2: usize, y2: usize): void {
   v128.store(r, v128.bitselect(v128.load(a, 16), v128.load(r, 16), m), 16);
 }
 
-// r = k·G on a one-tooth table (the 256-bit curves) in Jacobian coordinates, for k in [1, n − 1].
+// r = k·G from the signed digits of k in DIGITS, on a one-tooth table (the 256-bit curves), in Jacobian
+// coordinates, for k in [1, n − 1].
 // The incomplete mixed addition is safe here: before row i the accumulator is A·G with
 // A = Σ_{j<i} d_j·2^(7j), |A| < 2^(7i), and the row adds B·G with B = d_i·2^(7i), |B| ≥ 2^(7i) when
 // d_i ≠ 0. A ≡ ±B (mod n) would need A ∓ B ≡ 0 with |A ∓ B| < 65·2^(7i) < n for i ≤ 35, that is
@@ -585,7 +586,7 @@ function jAddMixedCt(r: usize, p: usize, x2: usize, y2: usize): void {
 // so far was 0 (a nonzero signed digit below 2^7 cannot cancel): a mask tracks it and a masked move
 // puts the table point in instead of the sum. Zero digits are dropped by a masked move, as in mulGen.
 // The result goes out in homogeneous projective coordinates: (X·Z, Y, Z³).
-function mulGenJacobian(r: usize, k: usize): void {
+function mulGenJacobian(r: usize): void {
   const half = <usize>32;
   const one = cFP + MD_ONE;
   const acc = PACC;
@@ -627,7 +628,7 @@ export function mulGen(r: usize, k: usize): void {
   ensureTable();
   recode(DIGITS, k);
   if (cComb == 1) {
-    mulGenJacobian(r, k);
+    mulGenJacobian(r);
     return;
   }
   const n = cN;
