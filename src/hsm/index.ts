@@ -7,3 +7,7 @@ export {
   Pkcs11Module, Slot, Session, ckrName, secretKeyTemplate, keyPairTemplates, generateAesKey, generateHmacKey, generateEcKeyPair, generateRsaKeyPair,
   type Attributes, type AttributeName, type KeyOptions, type Mechanism, type ModuleInfo, type ObjectHandle, type SecretKind, type TokenInfo,
 } from './pkcs11.js';
+export {
+  HsmCluster, ClusterUnavailableError, CLUSTER_TRANSPORT_LABEL, DEFAULT_HEALTH_CHECK_MS, loadHsmSetup, openHsm,
+  type HsmClusterConfig, type HsmSetup, type MemberStatus,
+} from './cluster.js';
