@@ -18,7 +18,7 @@ import type { KeyHandle, Provider } from '../crypto/provider.js';
 import { AuthenticationError } from '../crypto/errors.js';
 import { sha256 } from '../crypto/sha2.js';
 import { WasmProvider } from '../crypto/wasm-provider.js';
-import { KmsError } from '../kms/errors.js';
+import { KmsError, ValidationException } from '../kms/errors.js';
 import type { Keyward } from '../kms/keyward.js';
 import type { Credential } from './credentials.js';
 import { SigV4Verifier } from './sigv4.js';
@@ -37,6 +37,8 @@ const TAG_BYTES = 16;
 const METADATA_MAGIC = [0x4b, 0x57, 0x01] as const;
 const METADATA_BYTES = 5;
 const XKS_PATH_PREFIX = /^(\/[A-Za-z0-9_-]+)*$/;
+/** How long a handle taken out of the cache lives on for requests still using it. */
+const RETIRE_MS = 10_000;
 
 /** An XKS error: `name` is the spec's errorName, `status` its HTTP status. */
 export class XksError extends Error {
@@ -207,12 +209,14 @@ export class XksProxy {
   /** Why xks-keys.json could not be read at the last look (the proxy then serves nothing). */
   private loadError: string | undefined;
   private readonly loaded = new Map<string, Loaded>();
+  /** Handles taken out of the cache; destroyed a little later, since a request may still be using one. */
+  private readonly retired = new Set<KeyHandle>();
   private healthKey: Promise<KeyHandle> | undefined;
 
   constructor(private readonly opts: XksProxyOptions) {
     const prefix = opts.pathPrefix ?? '';
     if (!XKS_PATH_PREFIX.test(prefix) || prefix.length + XKS_API_PATH.length > 128) {
-      throw new KmsError(`XKS path prefix ${JSON.stringify(prefix.slice(0, 140))}: expected '' or /segments of A-Z a-z 0-9 _ -, with /kms/xks/v1 at most 128 characters`);
+      throw new ValidationException(`XKS path prefix ${JSON.stringify(prefix.slice(0, 140))}: expected '' or /segments of A-Z a-z 0-9 _ -, with /kms/xks/v1 at most 128 characters`);
     }
     this.basePath = `${prefix}${XKS_API_PATH}`;
     this.provider = opts.provider ?? new WasmProvider();
@@ -246,7 +250,7 @@ export class XksProxy {
   async disable(): Promise<void> {
     await setXksEnabled(this.opts.dir, false);
     this.refresh();
-    await this.forget();
+    this.forget();
   }
 
   /** Serves XKS requests again. */
@@ -255,9 +259,12 @@ export class XksProxy {
     this.refresh();
   }
 
-  /** Releases every unwrapped key and the signing-key cache. */
+  /** Releases every unwrapped key and the signing-key cache (call once no request runs). */
   async close(): Promise<void> {
-    await this.forget();
+    this.forget();
+    const retired = [...this.retired];
+    this.retired.clear();
+    for (const h of retired) await this.provider.destroyKey(h);
     const h = await this.healthKey?.catch(() => undefined);
     this.healthKey = undefined;
     if (h) await this.provider.destroyKey(h);
@@ -479,7 +486,7 @@ export class XksProxy {
     if (hit && hit.until > now) return hit.handle;
     if (hit) {
       this.loaded.delete(id);
-      await this.provider.destroyKey(hit.handle);
+      this.retire(hit.handle);
     }
     const v = key.Versions.find((x) => x.Version === version)!;
     let material: Uint8Array;
@@ -527,9 +534,16 @@ export class XksProxy {
     this.stamp = next.stamp;
   }
 
-  private async forget(): Promise<void> {
-    const handles = [...this.loaded.values()].map((l) => l.handle);
+  /** Drops every cached handle (the kill switch): each is destroyed once requests using it are done. */
+  private forget(): void {
+    for (const l of this.loaded.values()) this.retire(l.handle);
     this.loaded.clear();
-    for (const h of handles) await this.provider.destroyKey(h);
+  }
+
+  private retire(handle: KeyHandle): void {
+    this.retired.add(handle);
+    setTimeout(() => {
+      if (this.retired.delete(handle)) void this.provider.destroyKey(handle).catch(() => undefined);
+    }, RETIRE_MS).unref();
   }
 }

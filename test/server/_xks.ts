@@ -70,7 +70,7 @@ export interface XksHarness {
   close(): Promise<void>;
 }
 
-export async function startXks(o: { pathPrefix?: string; provider?: Provider } = {}): Promise<XksHarness> {
+export async function startXks(o: { pathPrefix?: string; provider?: Provider; keyCacheMs?: number } = {}): Promise<XksHarness> {
   const prefix = o.pathPrefix ?? '';
   const dir = mkdtempSync(join(tmpdir(), 'keyward-xks-'));
   const kw = await Keyward.open({ dir, account: ACCOUNT, region: REGION, maintenanceIntervalMs: 0, ...(o.provider ? { provider: o.provider } : {}) });
@@ -79,7 +79,10 @@ export async function startXks(o: { pathPrefix?: string; provider?: Provider } =
   const kmsKey = await createCredential(dir, ALICE);
   const xksCredentials = CredentialStore.open(dir, { file: XKS_CREDENTIALS_FILE });
   const kmsCredentials = CredentialStore.open(dir);
-  const proxy = new XksProxy({ keyward: kw, dir, credentials: xksCredentials, pathPrefix: prefix, ...(o.provider ? { provider: o.provider } : {}) });
+  const proxy = new XksProxy({
+    keyward: kw, dir, credentials: xksCredentials, pathPrefix: prefix,
+    ...(o.provider ? { provider: o.provider } : {}), ...(o.keyCacheMs !== undefined ? { keyCacheMs: o.keyCacheMs } : {}),
+  });
   const log: AccessLogEntry[] = [];
   const server = new KmsServer({ keyward: kw, credentials: kmsCredentials, log: (e) => log.push(e), xks: proxy });
   const port = (await server.listen(0)).port;

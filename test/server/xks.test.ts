@@ -2,7 +2,9 @@
 // by the AWS SDK's signer (@smithy/signature-v4), service kms-xks-proxy, SignedHeaders host;x-amz-date.
 // The AES-GCM is checked against node:crypto both ways with the key material opened through the engine.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WasmProvider } from '../../src/crypto/wasm-provider.js';
 import type { Keyward } from '../../src/kms/keyward.js';
 import type { AccessLogEntry } from '../../src/server/kms-server.js';
 import type { XksProxy } from '../../src/server/xks.js';
@@ -223,6 +225,30 @@ describe('kill switch', () => {
       expectError(await xks('/health', {}, { unsigned: true }), 401, 'AuthenticationFailedException');
     } finally {
       await proxy.enable();
+    }
+  });
+});
+
+describe('key cache', () => {
+  it('reloading a key version while other requests use the cached handle fails none of them', async () => {
+    // A provider whose random() answers on a later turn of the event loop, as an HSM's does: a request
+    // then holds its handle across the turn in which another request finds the cache entry expired.
+    const wasm = new WasmProvider();
+    const slow = new Proxy(wasm, {
+      get(target, prop) {
+        if (prop === 'random') return async (n: number) => (await sleep(2), target.random(n));
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const fresh = await startXks({ keyCacheMs: 0, provider: slow });
+    try {
+      await createXksKey(fresh.kw, fresh.dir, { externalKeyId: 'k', wrappingKeyId: fresh.cmk });
+      const body = { ...meta(), plaintext: 'AAECAwQ=', encryptionAlgorithm: 'AES_GCM' };
+      const all = await Promise.all(Array.from({ length: 24 }, () => fresh.call('/keys/k/encrypt', body)));
+      expect(all.map((r) => r.status)).toEqual(all.map(() => 200));
+    } finally {
+      await fresh.close();
     }
   });
 });
