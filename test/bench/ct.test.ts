@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { aesTargets } from '../../bench/ct/aes.js';
 import { earlyExitCompare, secretIndexedLookup } from '../../bench/ct/controls.js';
-import { LEAK_T, maxWelch, runTarget, type CtResult, type Runnable } from '../../bench/ct/dudect.js';
+import { LEAK_T, maxWelch, runConfirmed, runTarget, type CtResult, type Runnable } from '../../bench/ct/dudect.js';
 import { gcmTargets } from '../../bench/ct/gcm.js';
 import { hmacTargets } from '../../bench/ct/hmac.js';
 
@@ -49,8 +49,9 @@ describe('constant-time check, short form', () => {
     byName(aesTargets, 'AES-128 key schedule + 1 block'),
   ]) {
     it(`${t.name}: no leak`, () => {
-      const r = t.run(20_000);
-      expect(r.leak, show(r)).toBe(false);
+      // As `npm run ct` judges: a first |t| above 4.5 is measured again with 4× the measurements.
+      const results = runConfirmed(t, 20_000);
+      expect(results.at(-1)!.leak, results.map(show).join('; ')).toBe(false);
     });
   }
 });
