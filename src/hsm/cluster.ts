@@ -273,14 +273,23 @@ export class HsmCluster implements Provider {
     m.lastError = e;
   }
 
-  /** Runs f on the next healthy member; on a member failure, takes it out and tries the next one. */
+  /**
+   * Runs f on the next healthy member; on a member failure, takes it out and tries the next one. A member
+   * that lacks a token key (it was out of service at the key's ceremony) is passed over, not taken out;
+   * KeyLabelError 'not-found' only when no member has the key.
+   */
   async #run<T>(operation: string, f: (p: Pkcs11Provider, m: Member) => Promise<T>): Promise<T> {
     this.#live();
     const failures: { member: string; error: unknown }[] = [];
     const tried = new Set<Member>();
+    let missing: KeyLabelError | undefined;
     for (;;) {
       const m = this.#pick(tried);
-      if (!m) throw new ClusterUnavailableError(operation, failures);
+      if (!m) {
+        // Members that only lacked the key did not fail: with no failure, absence is the caller's error.
+        if (missing && failures.length === 0) throw missing;
+        throw new ClusterUnavailableError(operation, failures);
+      }
       tried.add(m);
       const gen = m.gen;
       try {
@@ -289,6 +298,10 @@ export class HsmCluster implements Provider {
         m.served++;
         return r;
       } catch (e) {
+        if (e instanceof KeyLabelError && e.reason === 'not-found') {
+          missing = e;
+          continue;
+        }
         if (!this.#isMemberFailure(e, m, gen)) throw e;
         failures.push({ member: m.name, error: e });
         this.#takeOut(m, gen, e);
@@ -424,8 +437,11 @@ export class HsmCluster implements Provider {
     k.on.clear();
     for (const [m, { gen, handle }] of made) {
       if (m.gen !== gen || !m.healthy) continue;
+      // A handle whose making failed was never there.
+      const h = await handle.catch(() => undefined);
+      if (h === undefined) continue;
       try {
-        await m.provider!.destroyKey(await handle);
+        await m.provider!.destroyKey(h);
       } catch (e) {
         if (!this.#isMemberFailure(e, m, gen)) throw e;
       }

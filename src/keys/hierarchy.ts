@@ -390,11 +390,12 @@ export class KeyHierarchy {
   }
 
   /**
-   * First run: creates the region key of `region` (sealed under the unseal key) and the audit key (sealed
-   * under the region key), written with putMetaUnaudited since no audit MAC exists yet. Idempotent: on an
-   * initialized store it only checks that the unseal key opens it; a region the store lacks is added
-   * after open() by addRegion, which is audited.
-   * @throws UnsealError for a wrong unseal key
+   * First run: creates the region key of `region` (sealed under the unseal key; in HSM mode found or
+   * made in the token by label) and the audit key (sealed under the region key), written with
+   * putMetaUnaudited since no audit MAC exists yet. Idempotent: on an initialized store it only checks
+   * that the unseal key (or the token) opens it; a region the store lacks is added after open() by
+   * addRegion, which is audited.
+   * @throws UnsealError for a wrong unseal key or token, or a store initialized in the other mode
    */
   static async initialize(opts: HierarchyOptions & { region: string }): Promise<void> {
     const region = checkRegion(opts.region);
@@ -431,9 +432,10 @@ export class KeyHierarchy {
   }
 
   /**
-   * Opens an initialized store: unseals every region key and the audit key, and hands the audit MAC to
-   * the store.
-   * @throws UnsealError when the store is not initialized or the unseal key does not open it
+   * Opens an initialized store: unseals (or, in HSM mode, finds in the token) every region key, opens the
+   * audit key, and hands the audit MAC to the store.
+   * @throws UnsealError when the store is not initialized, was initialized in the other mode, or the
+   *   unseal key or token does not open it
    */
   static async open(opts: HierarchyOptions): Promise<KeyHierarchy> {
     checkMode(opts);
@@ -538,7 +540,8 @@ export class KeyHierarchy {
   }
 
   /**
-   * A new region with its own region key, sealed under the unseal key and committed with audit operation
+   * A new region with its own region key, sealed under the unseal key (HSM mode: a token key found or
+   * made by label, the store keeping its label) and committed with audit operation
    * 'AddRegion'. Idempotent: a region the store already has is only opened.
    */
   async addRegion(region: string): Promise<void> {

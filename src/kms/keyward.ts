@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Provider } from '../crypto/provider.js';
-import { openHsm, type HsmCluster, type HsmSetup } from '../hsm/cluster.js';
+import type { HsmCluster, HsmSetup } from '../hsm/cluster.js';
 import type { Pkcs11Provider } from '../hsm/pkcs11-provider.js';
 import { WasmProvider } from '../crypto/wasm-provider.js';
 import { KeyHierarchy } from '../keys/hierarchy.js';
@@ -145,7 +145,8 @@ export class Keyward {
         if (mode === undefined && process.env[UNSEAL_KEY_ENV] === undefined && !existsSync(join(dir, 'unseal.key'))) await createUnsealKeyFile(dir);
         unsealKey = loadUnsealKey(dir);
       }
-      if (opts.hsm !== undefined) hsm = await openHsm(opts.hsm);
+      // Loaded only for HSM mode: a software-only Keyward never loads the PKCS#11 bindings.
+      if (opts.hsm !== undefined) hsm = await (await import('../hsm/cluster.js')).openHsm(opts.hsm);
       const provider = hsm ?? opts.provider ?? new WasmProvider();
       const hopts = {
         provider, store,

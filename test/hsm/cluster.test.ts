@@ -121,6 +121,30 @@ describe('keys on every member', () => {
     }
   });
 
+  it('a member out of service at a token key\'s ceremony lacks that key: it is passed over for it, not taken out', async () => {
+    const c = await HsmCluster.open(cluster('c2', { healthCheckMs: 0 }));
+    try {
+      c.setFault(2);
+      const late = await c.generateKey('AES_256', { token: true, label: 'made-without-c' });
+      c.setFault(2, null);
+      await c.checkHealth();
+      expect(onTokens(['c2-a', 'c2-b', 'c2-c'], 'made-without-c')).toEqual([{ extractable: false, sensitive: true }, { extractable: false, sensitive: true }, undefined]);
+      const outages = c.status()[2]!.outages;
+      const served = c.status()[2]!.served;
+      const iv = randomBytes(12);
+      for (let i = 0; i < 6; i++) await c.encrypt(late, iv, Buffer.from('p'), new Uint8Array(0));
+      // Member c still serves everything else, and was not taken out for lacking the key.
+      for (let i = 0; i < 6; i++) await c.random(1);
+      expect(c.status()[2]).toMatchObject({ healthy: true, outages });
+      expect(c.status()[2]!.served).toBeGreaterThan(served);
+      expect((await c.openKey('made-without-c')).spec).toBe('AES_256');
+      await expect(c.openKey('nowhere')).rejects.toMatchObject({ name: 'KeyLabelError', reason: 'not-found' });
+      await c.deleteTokenKey(await c.openKey('made-without-c'));
+    } finally {
+      c.close();
+    }
+  });
+
   it('errors that are not the member\'s pass through; with every member down the error names each failure', async () => {
     const c = await HsmCluster.open(cluster('c2', { healthCheckMs: 0 }));
     try {

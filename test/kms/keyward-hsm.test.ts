@@ -127,6 +127,17 @@ describe('the key hierarchy on hardware', () => {
     await expect(Keyward.open({ dir: soft.dir, hsm: T['kw-main'], unsealKey: new Uint8Array(32) })).rejects.toMatchObject({ name: 'ValidationException' });
   });
 
+  it('a second region gets its own region key in the token', async () => {
+    const h = await engine({ hsm: T['kw-other'], region: 'ap-south-1' });
+    const kw = await h.reopen({ region: 'sa-east-1' });
+    expectHardwareKey('kw-other', 'keyward-rk-sa-east-1');
+    const id = (await kw.createKey({})).KeyMetadata.KeyId;
+    const blob = (await kw.encrypt({ KeyId: id, Plaintext: utf8('south') })).CiphertextBlob;
+    const again = await h.reopen({ region: 'sa-east-1' });
+    expect(Uint8Array.from((await again.decrypt({ CiphertextBlob: blob })).Plaintext)).toEqual(utf8('south'));
+    expect(tokenObjects('kw-other', 'keyward-rk-sa-east-1')).toHaveLength(1);
+  });
+
   it('a token key of the right label that is not the store\'s is refused as the wrong token', async () => {
     const a = await engine({ hsm: T['kw-other'] });
     await a.kw.close();
