@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream';
 import tls, { type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { readPin, type HsmConfig } from '../hsm/config.js';
 import type { Keyward } from '../kms/keyward.js';
+import { peekServerName } from './client-hello.js';
 import { pkcs8PemBuffer, readWrappedKeyPair, unwrapPkcs8, type WrappedKeyPair } from './keypair.js';
 
 /** Configuration that cannot serve: unreadable or mismatched certificate, a key that does not load, a wrong PIN. */
@@ -119,11 +120,8 @@ function keyLabel(k: KeySource): string {
   return typeof k.keyward === 'string' ? `the wrapped key pair ${k.keyward}` : `the key pair wrapped under ${k.keyward.keyId}`;
 }
 
-/**
- * The options of one certificate's secure context, and a wipe() for any plaintext key buffer in them. The
- * context is built once here so a bad certificate, key, or PIN fails now, with the entry named.
- */
-async function contextOptions(e: CertificateEntry, o: TerminatorOptions): Promise<{ options: SecureContextOptions; wipe: () => void }> {
+/** One certificate's secure context; a bad certificate, key or PIN fails here, with the entry named. */
+async function loadContext(e: CertificateEntry, o: TerminatorOptions): Promise<tls.SecureContext> {
   const cert = readCert(e.certFile);
   const base: SecureContextOptions = { cert, minVersion: o.minVersion ?? 'TLSv1.2', maxVersion: o.maxVersion ?? 'TLSv1.3' };
   let options: SecureContextOptions;
@@ -156,12 +154,13 @@ async function contextOptions(e: CertificateEntry, o: TerminatorOptions): Promis
     wipe = () => key.fill(0);
   }
   try {
-    tls.createSecureContext(options);
+    return tls.createSecureContext(options);
   } catch (err) {
-    wipe();
     throw new TlsConfigError(`cannot use the certificate ${e.certFile} with ${keyLabel(k)}: ${explain(err as Error)}`);
+  } finally {
+    // OpenSSL holds its own copy of the key now; ours is zeroed.
+    wipe();
   }
-  return { options, wipe };
 }
 
 /** OpenSSL's reason, with what it usually means here. */
@@ -176,10 +175,8 @@ function explain(err: Error): string {
 }
 
 interface Loaded {
-  defaultOptions: SecureContextOptions;
+  byDefault: tls.SecureContext;
   byName: Map<string, tls.SecureContext>;
-  /** Zeroes the plaintext key buffers, once the server's default context is made from defaultOptions. */
-  wipe: () => void;
 }
 
 function servernameOf(e: CertificateEntry): string | undefined {
@@ -192,33 +189,16 @@ function servernameOf(e: CertificateEntry): string | undefined {
 async function load(certificates: CertificateEntry[], o: TerminatorOptions): Promise<Loaded> {
   if (!Array.isArray(certificates) || certificates.length === 0) throw new TlsConfigError('no certificate given');
   const byName = new Map<string, tls.SecureContext>();
-  const wipes: (() => void)[] = [];
-  const wipe = () => wipes.forEach((f) => f());
-  try {
-    let defaultOptions: SecureContextOptions | undefined;
-    for (const e of certificates) {
-      const name = servernameOf(e);
-      const loaded = await contextOptions(e, o);
-      wipes.push(loaded.wipe);
-      if (name === undefined) {
-        // The server makes the default context itself (setSecureContext): its options are kept until then.
-        defaultOptions ??= loaded.options;
-        continue;
-      }
-      if (byName.has(name)) throw new TlsConfigError(`two certificates for the server name ${name}`);
-      byName.set(name, tls.createSecureContext(loaded.options));
-    }
-    // No entry without a name: the first one also answers clients without (or with an unknown) SNI.
-    if (defaultOptions === undefined) {
-      const first = await contextOptions(certificates[0]!, o);
-      wipes.push(first.wipe);
-      defaultOptions = first.options;
-    }
-    return { defaultOptions, byName, wipe };
-  } catch (e) {
-    wipe();
-    throw e;
+  let byDefault: tls.SecureContext | undefined;
+  for (const e of certificates) {
+    const name = servernameOf(e);
+    if (name !== undefined && byName.has(name)) throw new TlsConfigError(`two certificates for the server name ${name}`);
+    const context = await loadContext(e, o);
+    if (name !== undefined) byName.set(name, context);
+    else byDefault ??= context;
   }
+  // No entry without a name: the first one also answers clients without (or with an unknown) SNI.
+  return { byDefault: byDefault ?? byName.get(servernameOf(certificates[0]!)!)!, byName };
 }
 
 /** PROXY protocol v1 header (haproxy proxy-protocol.txt §2.1) for a client connection. */
@@ -232,28 +212,23 @@ export function proxyHeader(s: { remoteAddress?: string | undefined; remotePort?
   return `PROXY ${fam} ${src} ${dst} ${s.remotePort} ${s.localPort}\r\n`;
 }
 
+/** How long a client may take to send its ClientHello and finish the handshake. */
+const HANDSHAKE_MS = 10_000;
+
 export class TlsTerminator {
   readonly #o: TerminatorOptions;
-  readonly #server: tls.Server;
+  readonly #server: net.Server;
   readonly #log: (line: string) => void;
   readonly #open = new Set<TLSSocket>();
-  #byName: Map<string, tls.SecureContext>;
+  /** Every TCP connection, handshaking or not: what close() destroys once the grace time is over. */
+  readonly #raw = new Set<net.Socket>();
+  #contexts: Loaded;
 
   private constructor(o: TerminatorOptions, loaded: Loaded) {
     this.#o = o;
     this.#log = o.log ?? (() => undefined);
-    this.#byName = loaded.byName;
-    try {
-      this.#server = tls.createServer({
-        ...loaded.defaultOptions,
-        allowHalfOpen: true,
-        SNICallback: (name, cb) => cb(null, this.#match(name)),
-      });
-    } finally {
-      loaded.wipe();
-    }
-    this.#server.on('secureConnection', (s) => this.#forward(s));
-    this.#server.on('tlsClientError', (err, s) => this.#log(`tls ${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'} handshake failed: ${err.message.split('\n')[0]}`));
+    this.#contexts = loaded;
+    this.#server = net.createServer({ allowHalfOpen: true }, (raw) => this.#accept(raw));
   }
 
   /** Loads every certificate and key (failing with a TlsConfigError naming the bad one) and listens. */
@@ -286,13 +261,7 @@ export class TlsTerminator {
    * keep their session. On any error the old certificates stay in service and the error is thrown.
    */
   async reload(certificates: CertificateEntry[] = this.#o.certificates): Promise<void> {
-    const loaded = await load(certificates, this.#o);
-    try {
-      this.#server.setSecureContext(loaded.defaultOptions);
-    } finally {
-      loaded.wipe();
-    }
-    this.#byName = loaded.byName;
+    this.#contexts = await load(certificates, this.#o);
     this.#o.certificates = certificates;
   }
 
@@ -301,38 +270,57 @@ export class TlsTerminator {
     const closed = new Promise<void>((r) => this.#server.close(() => r()));
     for (const s of this.#open) s.end();
     const timer = setTimeout(() => {
-      for (const s of this.#open) s.destroy();
+      for (const s of this.#raw) s.destroy();
     }, graceMs);
     await closed;
     clearTimeout(timer);
   }
 
-  #match(name: string): tls.SecureContext | undefined {
+  /** The context for a requested server name: exact, then a one-label wildcard, then the default. */
+  #contextFor(name: string | undefined): tls.SecureContext {
+    const { byName, byDefault } = this.#contexts;
+    if (name === undefined) return byDefault;
     const n = name.toLowerCase();
-    const exact = this.#byName.get(n);
-    if (exact) return exact;
     const dot = n.indexOf('.');
-    return dot > 0 ? this.#byName.get(`*${n.slice(dot)}`) : undefined;
+    return byName.get(n) ?? (dot > 0 ? byName.get(`*${n.slice(dot)}`) : undefined) ?? byDefault;
   }
 
-  #forward(client: TLSSocket): void {
+  // The ClientHello is read first so the connection gets exactly one certificate's context (see client-hello.ts).
+  #accept(raw: net.Socket): void {
+    this.#raw.add(raw);
+    raw.once('close', () => this.#raw.delete(raw));
+    const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
+    peekServerName(raw, HANDSHAKE_MS).then((name) => {
+      const client = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#contextFor(name) });
+      const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
+      client.once('secure', () => {
+        clearTimeout(timer);
+        this.#forward(client, peer);
+      });
+      client.on('error', (err: Error) => {
+        if (!this.#open.has(client)) this.#log(`tls ${peer} handshake failed: ${err.message.split('\n')[0]}`);
+      });
+      client.once('close', () => clearTimeout(timer));
+    }, (err: Error) => {
+      this.#log(`tls ${peer}: ${err.message}`);
+      raw.destroy();
+    });
+  }
+
+  #forward(client: TLSSocket, peer: string): void {
     this.#open.add(client);
-    const peer = `${client.remoteAddress ?? '?'}:${client.remotePort ?? '?'}`;
+    client.once('close', () => this.#open.delete(client));
     const backend = net.connect({ host: this.#o.backend.host, port: this.#o.backend.port, allowHalfOpen: true });
     backend.setNoDelay(true);
     if (this.#o.proxyProtocol) backend.write(proxyHeader(client));
-    let pending = 2;
     const done = (dir: string) => (err?: NodeJS.ErrnoException | null) => {
-      if (err) {
-        this.#log(`tls ${peer} ${dir}: ${err.code ?? err.message}`);
-        // Either side failing ends the connection: the client is told with close_notify and FIN (not left waiting).
-        backend.destroy();
-        if (!client.destroyed) client.end(() => client.destroy());
-      }
-      if (--pending === 0 || err) this.#open.delete(client);
+      if (!err) return;
+      this.#log(`tls ${peer} ${dir}: ${err.code ?? err.message}`);
+      // Either side failing ends the connection: the client is told with close_notify and FIN (not left waiting).
+      backend.destroy();
+      if (!client.destroyed) client.end(() => client.destroy());
     };
     pipeline(client, backend, done('client→backend'));
     pipeline(backend, client, done('backend→client'));
-    client.once('close', () => this.#open.delete(client));
   }
 }
