@@ -10,7 +10,8 @@
 // serves keys of one PKCS#11 module. Handshake signatures run on the event loop's thread (Node's TLS has
 // no asynchronous private-key hook), so an HSM's signing latency is paid by every connection of this
 // process while it signs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -88,20 +89,43 @@ const pct = (s: string): string => s.replace(/[^A-Za-z0-9\-._~]/g, (c) => [...Bu
 
 /** A PKCS#11 URI without its PIN, for messages. */
 export function redactUri(uri: string): string {
-  return uri.replace(/([;?])pin-value=[^;?]*/g, '$1pin-value=REDACTED');
+  return uri.replace(/([:;?])pin-value=[^;?]*/g, '$1pin-value=REDACTED');
 }
 
-/** The URI the engine gets: type=private, the config's token when the URI names none, and the PIN. */
-function engineUri(uri: string, hsm: HsmConfig): string {
+/**
+ * The URI the engine gets: type=private, the config's token when the URI names none, and pin-source, a
+ * file holding the PIN. Never pin-value: libp11 prints the whole URI to stderr when a key is not found.
+ * A PIN given by value is written to a 0600 file in a fresh 0700 directory, removed by the returned
+ * cleanup once the engine has logged in (it reads the PIN when the key is loaded).
+ */
+function engineUri(uri: string, hsm: HsmConfig): { uri: string; cleanup: () => void } {
   if (!/^pkcs11:/.test(uri)) throw new TlsConfigError(`'${redactUri(uri)}' is not a PKCS#11 URI (pkcs11:token=LABEL;object=LABEL)`);
   const attrs = uri.slice('pkcs11:'.length).split('?')[0]!.split(';').filter((a) => a.length > 0);
   const has = (k: string) => attrs.some((a) => a.startsWith(`${k}=`));
   if (!has('object') && !has('id')) throw new TlsConfigError(`the PKCS#11 URI '${redactUri(uri)}' names no key: add object=LABEL (or id=)`);
+  if (has('pin-value')) throw new TlsConfigError(`the PKCS#11 URI '${redactUri(uri)}' holds a PIN: give it by KEYWARD_HSM_PIN or a PIN file instead`);
   const out = [...attrs];
   if (!has('type')) out.push('type=private');
   if (!has('token') && !has('slot-id') && hsm.tokenLabel !== undefined) out.push(`token=${pct(hsm.tokenLabel)}`);
-  if (!has('pin-value') && !has('pin-source')) out.push(`pin-value=${pct(readPin(hsm))}`);
-  return `pkcs11:${out.join(';')}`;
+  let cleanup = () => undefined as void;
+  if (!has('pin-source')) {
+    let file = hsm.pinFile;
+    if (file === undefined) {
+      const d = mkdtempSync(join(tmpdir(), 'keyward-pin-'));
+      file = join(d, 'pin');
+      const pin = Buffer.from(readPin(hsm));
+      try {
+        writeFileSync(file, pin, { mode: 0o600 });
+      } finally {
+        pin.fill(0);
+      }
+      cleanup = () => rmSync(d, { recursive: true, force: true });
+    } else {
+      readPin(hsm); // checks the file's permissions and that it is not empty
+    }
+    out.push(`pin-source=file:${file}`);
+  }
+  return { uri: `pkcs11:${out.join(';')}`, cleanup };
 }
 
 function readCert(file: string): Buffer {
@@ -128,8 +152,9 @@ async function loadContext(e: CertificateEntry, o: TerminatorOptions): Promise<t
   let wipe = () => undefined as void;
   const k = e.key;
   if ('pkcs11' in k) {
-    const hsm = prepareEngine(o.hsm);
-    options = { ...base, privateKeyEngine: 'pkcs11', privateKeyIdentifier: engineUri(k.pkcs11, hsm) };
+    const engine = engineUri(k.pkcs11, prepareEngine(o.hsm));
+    options = { ...base, privateKeyEngine: 'pkcs11', privateKeyIdentifier: engine.uri };
+    wipe = engine.cleanup;
   } else if ('pemFile' in k) {
     let key: Buffer;
     try {
@@ -156,7 +181,7 @@ async function loadContext(e: CertificateEntry, o: TerminatorOptions): Promise<t
   try {
     return tls.createSecureContext(options);
   } catch (err) {
-    throw new TlsConfigError(`cannot use the certificate ${e.certFile} with ${keyLabel(k)}: ${explain(err as Error)}`);
+    throw new TlsConfigError(`cannot use the certificate ${e.certFile} with ${keyLabel(k)}: ${explain(err as Error, 'pkcs11' in k)}`);
   } finally {
     // OpenSSL holds its own copy of the key now; ours is zeroed.
     wipe();
@@ -164,13 +189,11 @@ async function loadContext(e: CertificateEntry, o: TerminatorOptions): Promise<t
 }
 
 /** OpenSSL's reason, with what it usually means here. */
-function explain(err: Error): string {
-  const m = (err.message.match(/error:[0-9A-F]+:[^:]*:[^:]*:([^:\n]+)/i)?.[1] ?? err.message).replace(/pin-value=[^;'"\s]*/g, 'pin-value=REDACTED');
+function explain(err: Error, engineKey: boolean): string {
+  const m = err.message.match(/error:[0-9A-F]+:[^:]*:[^:]*:([^:\n]+)/i)?.[1] ?? err.message;
   if (/key values mismatch/i.test(m)) return 'the private key does not match the certificate\'s public key (key values mismatch)';
+  if (engineKey) return `the pkcs11 engine could not load the key (${m}): check the token label, the object label and the PIN`;
   if (/no start line|bad end line|PEM/i.test(m)) return `it is not PEM (${m})`;
-  if (/engine|ENGINE/i.test(err.message) || /unable to load|could not load|failed loading/i.test(m)) {
-    return `the pkcs11 engine could not load the key (${m}): check the token label, the object label and the PIN`;
-  }
   return m;
 }
 
@@ -292,6 +315,8 @@ export class TlsTerminator {
     const peer = `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? '?'}`;
     peekServerName(raw, HANDSHAKE_MS).then((name) => {
       const client = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#contextFor(name) });
+      // Two pipelines and this class each listen for 'close' and 'error': more than the default 10.
+      client.setMaxListeners(20);
       const timer = setTimeout(() => client.destroy(), HANDSHAKE_MS);
       client.once('secure', () => {
         clearTimeout(timer);

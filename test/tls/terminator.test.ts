@@ -252,6 +252,8 @@ describe('bad configuration fails at start with a clear message', () => {
     expect(e4).toBeInstanceOf(TlsConfigError);
     expect(e4.message).toMatch(/the HSM key pkcs11:object=no-such-key: the pkcs11 engine could not load the key/);
     expect(e4.message).not.toContain(USER_PIN);
+    const e5 = await failure([{ certFile: S.hsmEc.certFile, key: { pkcs11: 'pkcs11:pin-value=1234;object=web-ec' } }]);
+    expect(e5.message).toBe("the PKCS#11 URI 'pkcs11:pin-value=REDACTED;object=web-ec' holds a PIN: give it by KEYWARD_HSM_PIN or a PIN file instead");
     const e3 = await failure([S.hsmEc.entry()], { hsm: undefined as never });
     expect(e3.message).toMatch(/needs the HSM config/);
   });
