@@ -438,7 +438,6 @@ export class KeyHierarchy {
    *   unseal key or token does not open it
    */
   static async open(opts: HierarchyOptions): Promise<KeyHierarchy> {
-    checkMode(opts);
     const ms = opts.domainRotationMs;
     if (ms !== undefined && (typeof ms !== 'number' || !(ms > 0))) {
       throw new HierarchyError(`domainRotationMs must be a positive number of milliseconds, got ${String(ms)}`);
