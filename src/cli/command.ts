@@ -1,6 +1,8 @@
 // What every command module shares: the command shape, the parsed invocation, opening the store, output.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { loadHsmConfig } from '../hsm/config.js';
+import type { HsmSetup } from '../hsm/cluster.js';
 import { NotFoundException } from '../kms/errors.js';
 import { Keyward } from '../kms/keyward.js';
 import type { GlobalOptions, OptionSpec, Parsed } from './args.js';
@@ -49,9 +51,13 @@ export async function openStore(g: GlobalOptions): Promise<Keyward> {
   return Keyward.open({ dir, create: false, maintenanceIntervalMs: 0, ...storeOptions(g) });
 }
 
-/** The Keyward.open options every command takes from the global options: region and HSM config. */
-export function storeOptions(g: GlobalOptions): { region?: string; hsm?: string } {
-  return { ...(g.region !== undefined ? { region: g.region } : {}), ...(g.hsm !== undefined ? { hsm: g.hsm } : {}) };
+/**
+ * The Keyward.open options every command takes from the global options: the region, and the HSM: the
+ * config file of --hsm / $KEYWARD_HSM_CONFIG, else the environment alone when $KEYWARD_HSM_MODULE is set.
+ */
+export function storeOptions(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { region?: string; hsm?: HsmSetup } {
+  const hsm = g.hsm ?? (env.KEYWARD_HSM_MODULE ? loadHsmConfig({ env }) : undefined);
+  return { ...(g.region !== undefined ? { region: g.region } : {}), ...(hsm !== undefined ? { hsm } : {}) };
 }
 
 /** Runs `fn` on the opened store and closes it whatever happens. */

@@ -23,15 +23,16 @@ const init: Command = {
     const existed = existsSync(dir);
     const fromEnv = process.env[UNSEAL_KEY_ENV] !== undefined;
     // Keyward.open checks its options before it creates the directory (mode 0700, masked by the umask).
-    const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...storeOptions(g) });
+    const opts = storeOptions(g);
+    const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...opts });
     // Only a directory made here is set to exactly 0700, never one the user already had.
     if (!existed) chmodSync(dir, 0o700);
     const region = kw.region;
     const account = kw.account;
     await kw.close();
     say(`initialized a Keyward store in ${dir} (region ${region}, account ${account})`);
-    if (g.hsm !== undefined) {
-      say(`region key: the non-extractable token key keyward-rk-${region} in the HSM of ${g.hsm}; no unseal key: give --hsm (or $KEYWARD_HSM_CONFIG) to every command`);
+    if (opts.hsm !== undefined) {
+      say(`region key: the non-extractable token key keyward-rk-${region} in the HSM${g.hsm !== undefined ? ` of ${g.hsm}` : ' of $KEYWARD_HSM_*'}; no unseal key: every command of this store needs the same HSM config`);
       return 0;
     }
     say(fromEnv

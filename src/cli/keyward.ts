@@ -84,7 +84,8 @@ ECDSA_SHA_384, ECDSA_SHA_512, RSASSA_PSS_SHA_256, RSASSA_PSS_SHA_384, RSASSA_PSS
 RSASSA_PKCS1_V1_5_SHA_256, RSASSA_PKCS1_V1_5_SHA_384, RSASSA_PKCS1_V1_5_SHA_512.
 --dir defaults to $KEYWARD_DIR, else ./.keyward; --region to $KEYWARD_REGION, else us-east-1. The unseal
 key is $KEYWARD_UNSEAL_KEY when set, else DIR/unseal.key. --hsm (or $KEYWARD_HSM_CONFIG) names an HSM
-config file (one token, or a cluster's "members"; PIN from $KEYWARD_HSM_PIN or a pinFile): init then
+config file (one token, or a cluster's "members"; PIN from $KEYWARD_HSM_PIN or a pinFile), else
+$KEYWARD_HSM_MODULE, $KEYWARD_HSM_TOKEN (or _SLOT) and $KEYWARD_HSM_PIN (or _PIN_FILE) alone: init then
 keeps the region key in the HSM and makes no unseal key, and every command of that store needs it.
 --json prints JSON for create-key, list-keys, describe-key, rotate, schedule-deletion, verify and audit.
 Exit status: 0 success; 1 failure, printed as "keyward COMMAND: ExceptionName: message"; 64 usage error.`;

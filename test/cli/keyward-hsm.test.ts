@@ -23,7 +23,7 @@ describe('keyward CLI on an HSM', () => {
     const cfg = join(work, 'hsm.json');
     writeFileSync(cfg, JSON.stringify({ module: SOFTHSM_MODULE, tokenLabel: 'cli-hsm', pinFile, sessions: 2 }));
 
-    const init = ok(keyward(['--dir', dir, '--hsm', cfg, 'init']));
+    const init = ok(keyward(['--dir', dir, 'init', '--hsm', cfg]));
     expect(init.out).toMatch(/region key: the non-extractable token key keyward-rk-us-east-1 in the HSM/);
     expect(existsSync(join(dir, 'unseal.key'))).toBe(false);
 
@@ -45,6 +45,15 @@ describe('keyward CLI on an HSM', () => {
       ok(keyward(['--dir', dir, 'decrypt', '--context', 'app=cli', '--in', enc, '--out', out], undefined, { KEYWARD_HSM_CONFIG: cfg }));
       expect(readFileSync(out).equals(data)).toBe(true);
     }
+
+    // The environment alone configures the HSM too.
+    const env = { KEYWARD_HSM_MODULE: SOFTHSM_MODULE, KEYWARD_HSM_TOKEN: 'cli-hsm', KEYWARD_HSM_PIN: USER_PIN };
+    const listed = JSON.parse(ok(keyward(['--dir', dir, '--json', 'list-keys'], undefined, env)).out) as { Keys: { KeyId: string }[] };
+    expect(listed.Keys.map((k) => k.KeyId).sort()).toEqual([soft.KeyMetadata.KeyId, hard.KeyMetadata.KeyId].sort());
+    const badPin = keyward(['--dir', dir, 'list-keys'], undefined, { ...env, KEYWARD_HSM_PIN: '00000000' });
+    expect(badPin.status).toBe(1);
+    expect(badPin.err).toMatch(/Pkcs11Error: C_Login failed: CKR_PIN_INCORRECT/);
+    expect(badPin.err).not.toContain('00000000');
 
     // Without the HSM config the store does not open, and says what it needs.
     const refused = keyward(['--dir', dir, 'list-keys']);

@@ -125,6 +125,12 @@ describe('the key hierarchy on hardware', () => {
     expect((withHsm as Error).message).toMatch(/sealed under an unseal key, not held in an HSM/);
 
     await expect(Keyward.open({ dir: soft.dir, hsm: T['kw-main'], unsealKey: new Uint8Array(32) })).rejects.toMatchObject({ name: 'ValidationException' });
+
+    // A wrong PIN is the token's typed error; the store is released, and opens with the right one.
+    const badPin = await Keyward.open({ dir: h.dir, account: ACCOUNT, maintenanceIntervalMs: 0, hsm: { ...T['kw-main'], pin: '11111111' } }).catch((e: unknown) => e);
+    expect(badPin).toMatchObject({ name: 'Pkcs11Error', ckr: 'CKR_PIN_INCORRECT', method: 'C_Login' });
+    const good = await Keyward.open({ dir: h.dir, account: ACCOUNT, maintenanceIntervalMs: 0, hsm: T['kw-main'] });
+    await good.close();
   });
 
   it('a second region gets its own region key in the token', async () => {
