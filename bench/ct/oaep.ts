@@ -4,9 +4,15 @@
 // controls specific to this code: one returns as soon as Y ≠ 0, one unmasks exactly as emeOaepDecode
 // does and then compares lHash and scans for the separator with early exits (a difference of a few
 // hundred loop iterations out of the same two MGF1 passes), so a pass here is shown to be able to fail.
-import { randomBytes } from 'node:crypto';
+// The same failures also go end to end through rsa.decrypt() under an RSA-2048 key: ciphertexts that
+// decrypt to each kind of bad encoded message, so the private operation, the TS between it and the
+// decoder, and the one DecryptionError are timed together.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { rsaPublicOp } from '../../src/crypto/_rsa-core.js';
 import { emeOaepDecode, emeOaepEncode, mgf1, RSA_HASH, type RsaHashName } from '../../src/crypto/_rsa-pad.js';
-import { runnable, type CtTarget, type Runnable } from './dudect.js';
+import { DecryptionError } from '../../src/crypto/errors.js';
+import { rsa } from '../../src/crypto/rsa.js';
+import { deferred, runnable, type CtTarget, type Runnable } from './dudect.js';
 
 const HASH = 'SHA-256';
 const K = 256;
@@ -94,8 +100,41 @@ export const oaepControls: Runnable[] = [
   runnable(pair('CONTROL OAEP decode, early-exit lHash and scan', decodeScanUnsafe, 'lHash mismatch', 'no separator', true)),
 ];
 
+const DECRYPT_MEASUREMENTS = 2500;
+
+/** rsa.decrypt() of ciphertexts whose encoded messages fail as a and b do. */
+function decryptPair(a: Failure, b: Failure): CtTarget<Uint8Array> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 8 * K });
+  const der = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }));
+  const jwk = privateKey.export({ format: 'jwk' });
+  const pub = { n: new Uint8Array(Buffer.from(jwk.n!, 'base64url')), e: new Uint8Array(Buffer.from(jwk.e!, 'base64url')) };
+  const params = { scheme: 'oaep', hash: HASH } as const;
+  return {
+    name: 'RSA-OAEP decrypt() (SHA-256, RSA-2048)',
+    classes: [a, b],
+    // An encoded message at or above n has no ciphertext: a nonzero Y is kept in [1, n's top byte).
+    input: (cls) => {
+      const em = FAILURES[cls === 0 ? a : b]();
+      if (em[0] !== 0) em[0] = 1 + (em[0]! % (pub.n[0]! - 1));
+      return rsaPublicOp(pub, em)!;
+    },
+    call: (c) => {
+      try {
+        rsa.decrypt(params, der, c);
+      } catch (e) {
+        if (e instanceof DecryptionError) return;
+        throw e;
+      }
+      throw new Error('a malformed OAEP ciphertext decrypted');
+    },
+    measurements: DECRYPT_MEASUREMENTS,
+  };
+}
+
 export const oaepTargets: Runnable[] = [
   runnable(pair('OAEP decode (SHA-256, k = 256)', emeOaepDecode, 'Y ≠ 0', 'lHash mismatch')),
   runnable(pair('OAEP decode (SHA-256, k = 256)', emeOaepDecode, 'Y ≠ 0', 'no separator')),
   runnable(pair('OAEP decode (SHA-256, k = 256)', emeOaepDecode, 'lHash mismatch', 'no separator')),
+  deferred('RSA-OAEP decrypt() (SHA-256, RSA-2048)', DECRYPT_MEASUREMENTS, () => decryptPair('Y ≠ 0', 'lHash mismatch')),
+  deferred('RSA-OAEP decrypt() (SHA-256, RSA-2048)', DECRYPT_MEASUREMENTS, () => decryptPair('lHash mismatch', 'no separator')),
 ];
