@@ -184,7 +184,8 @@ export class HsmCluster implements Provider {
 
   /**
    * Reconnects members out of service: closes the old connection, opens sessions and logs in again,
-   * and probes (the CTK must be on the token). Runs one at a time; concurrent callers share the run.
+   * and probes (the CTK must be on the token). A member whose PIN was refused, or whose config is wrong,
+   * is not retried. Runs one at a time; concurrent callers share the run.
    */
   checkHealth(): Promise<void> {
     if (this.#checking) return this.#checking;
@@ -203,6 +204,8 @@ export class HsmCluster implements Provider {
       m.lastError = m.fault;
       return;
     }
+    // Retrying a refused PIN could lock the token's user, and a bad config does not heal: both wait for a new cluster.
+    if (isPermanent(m.lastError)) return;
     try {
       m.provider?.close();
     } catch {
@@ -518,6 +521,12 @@ export class HsmCluster implements Provider {
   generateKeyPairBytes(spec: AsymmetricKeySpec): Promise<KeyPairBytes> {
     return this.#run('generateKeyPairBytes', (p) => p.generateKeyPairBytes(spec));
   }
+}
+
+/** Connection errors the health check must not retry. */
+function isPermanent(e: unknown): boolean {
+  if (e instanceof HsmConfigError) return true;
+  return e instanceof Pkcs11Error && e.method === 'C_Login' && ['CKR_PIN_INCORRECT', 'CKR_PIN_LOCKED', 'CKR_PIN_EXPIRED', 'CKR_PIN_INVALID', 'CKR_PIN_LEN_RANGE'].includes(e.ckr);
 }
 
 /** Whether the provider's token has a key labelled label. */

@@ -16,7 +16,7 @@ import { Keyward } from '../../src/kms/keyward.js';
 import { providerConformance } from '../crypto/provider-conformance.js';
 import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
 
-const T = softhsmTokens('c1-a', 'c1-b', 'c1-c', 'c2-a', 'c2-b', 'c2-c', 'c3-a', 'c3-b', 'c3-c', 'c4-a', 'c4-b');
+const T = softhsmTokens('c1-a', 'c1-b', 'c1-c', 'c2-a', 'c2-b', 'c2-c', 'c3-a', 'c3-b', 'c3-c', 'c4-a', 'c4-b', 'lone');
 const cluster = (prefix: string, extra: Partial<HsmClusterConfig> = {}): HsmClusterConfig => ({
   members: ['a', 'b', 'c'].filter((s) => `${prefix}-${s}` in T).map((s) => (T as unknown as Record<string, HsmClusterConfig['members'][number]>)[`${prefix}-${s}`]!),
   ...extra,
@@ -166,6 +166,26 @@ describe('keys on every member', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+describe('members that cannot join', () => {
+  it('a member whose PIN is refused starts out of service and is not retried; one without the CTK is refused', async () => {
+    const cfg = cluster('c2', { healthCheckMs: 0 });
+    cfg.members[2] = { ...cfg.members[2]!, pin: '99999999' };
+    const c = await HsmCluster.open(cfg);
+    try {
+      const bad = c.status()[2]!;
+      expect(bad.healthy).toBe(false);
+      expect(bad.lastError).toMatchObject({ name: 'Pkcs11Error', ckr: 'CKR_PIN_INCORRECT', method: 'C_Login' });
+      await c.checkHealth();
+      // The same error object: no second login was tried.
+      expect(c.status()[2]!.lastError).toBe(bad.lastError);
+      expect((await c.random(8)).length).toBe(8);
+    } finally {
+      c.close();
+    }
+    await expect(HsmCluster.open({ members: [T['c2-a'], T.lone], healthCheckMs: 0 })).rejects.toThrow(/lack the cluster transport key/);
   });
 });
 
