@@ -11,9 +11,10 @@ import { ecdsaSuites } from './suites/ecdsa.js';
 import { kmsSuites } from './suites/kms.js';
 import { rsaSuites } from './suites/rsa.js';
 import { symmetricSuites } from './suites/symmetric.js';
+import { tlsSuites } from './suites/tls.js';
 import { checkTargets } from './targets.js';
 
-const ALL: (Suite | AsyncSuite)[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites, ...kmsSuites];
+const ALL: (Suite | AsyncSuite)[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites, ...kmsSuites, ...tlsSuites];
 
 const { values } = parseArgs({
   options: {
