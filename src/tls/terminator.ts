@@ -7,9 +7,9 @@
 //
 // The engine: Node's bundled OpenSSL 3 loads Debian's engine (libengine-pkcs11-openssl) from
 // OPENSSL_ENGINES, and libp11 reads PKCS11_MODULE_PATH once, when the engine first loads, so one process
-// serves keys of one PKCS#11 module. Handshake signatures run on the event loop's thread (Node's TLS has
-// no asynchronous private-key hook), so an HSM's signing latency is paid by every connection of this
-// process while it signs.
+// serves keys of one PKCS#11 module; it also lists a token's keys once (a key made later needs a
+// restart). Handshake signatures run on the event loop's thread (Node's TLS has no asynchronous
+// private-key hook), so an HSM's signing latency is paid by every connection of this process.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net, { type AddressInfo } from 'node:net';
@@ -191,7 +191,13 @@ async function loadContext(e: CertificateEntry, o: TerminatorOptions): Promise<t
 /** OpenSSL's reason, with what it usually means here. */
 function explain(err: Error, engineKey: boolean): string {
   const m = err.message.match(/error:[0-9A-F]+:[^:]*:[^:]*:([^:\n]+)/i)?.[1] ?? err.message;
-  if (/key values mismatch/i.test(m)) return 'the private key does not match the certificate\'s public key (key values mismatch)';
+  if (/key values mismatch/i.test(m)) {
+    return engineKey
+      // Seen with SoftHSM2: libp11 lists the token's keys once per process, and a key made after that is
+      // not found by its label; the engine then hands back another key.
+      ? 'the key the pkcs11 engine loaded does not match the certificate\'s public key (key values mismatch): check the object label; a token key made after this process first used the engine needs a restart'
+      : 'the private key does not match the certificate\'s public key (key values mismatch)';
+  }
   if (engineKey) return `the pkcs11 engine could not load the key (${m}): check the token label, the object label and the PIN`;
   if (/no start line|bad end line|PEM/i.test(m)) return `it is not PEM (${m})`;
   return m;

@@ -240,7 +240,7 @@ describe('bad configuration fails at start with a clear message', () => {
   it('a certificate that is not the key\'s', async () => {
     const e = await failure([{ certFile: S.pem.certFile, key: { pkcs11: 'pkcs11:object=web-ec' } }]);
     expect(e).toBeInstanceOf(TlsConfigError);
-    expect(e.message).toBe(`cannot use the certificate ${S.pem.certFile} with the HSM key pkcs11:object=web-ec: the private key does not match the certificate's public key (key values mismatch)`);
+    expect(e.message).toBe(`cannot use the certificate ${S.pem.certFile} with the HSM key pkcs11:object=web-ec: the key the pkcs11 engine loaded does not match the certificate's public key (key values mismatch): check the object label; a token key made after this process first used the engine needs a restart`);
     const e2 = await failure([{ certFile: S.hsmEc.certFile, key: { pemFile: join(dir, 'pem.key') } }]);
     expect(e2.message).toMatch(/does not match the certificate's public key/);
   });
