@@ -254,7 +254,7 @@ export class TlsTerminator {
   #contexts: Loaded;
 
   private constructor(o: TerminatorOptions, loaded: Loaded) {
-    this.#o = o;
+    this.#o = { ...o }; // reload() replaces the certificate list in this copy, not in the caller's object
     this.#log = o.log ?? (() => undefined);
     this.#contexts = loaded;
     this.#server = net.createServer({ allowHalfOpen: true }, (raw) => this.#accept(raw));
