@@ -1,7 +1,8 @@
 // A dudect-style timing-leak test (Reparaz, Balasch, Verbauwhede, "Dude, is my code constant time?",
 // eprint 2016/1123): two input classes (usually a fixed secret and a random one) are timed in random
 // interleaved order, the measurements are cropped at a ladder of percentiles, and Welch's t-test
-// compares the classes for every crop. |t| above 4.5 on any crop counts as a leak, as dudect has it.
+// compares the classes for every crop. |t| above 4.5 on any crop counts as a leak, as dudect has it,
+// once a second run with more measurements confirms it (runConfirmed).
 //
 // Each measurement times a batch of calls long enough (≥ MIN_BATCH_NS) that the timer's resolution and
 // overhead do not matter. Both classes draw inputs from pools of the same size, built before anything
