@@ -7,7 +7,7 @@ import type { Provider } from '../crypto/provider.js';
 import type { KeyHierarchy } from '../keys/hierarchy.js';
 import type { AuditEntry, GrantRecord, Mutation, Store } from '../store/types.js';
 import { InvalidMarkerError, StoreConflictError } from '../store/types.js';
-import { authorize } from './access.js';
+import { authorize, callerAccount, isValidPrincipalArn } from './access.js';
 import type { GrantRequest } from './grants.js';
 import {
   AccessDeniedException, AlreadyExistsException, DisabledException, InvalidMarkerException, KMSInternalException, KMSInvalidStateException, KmsError,
@@ -16,6 +16,7 @@ import {
 import { type LoadedKey, type StoredMeta, type StoredSettings } from './model.js';
 import { parsePolicy, type PolicyDecision, type PolicyDocument } from './policy.js';
 import type { EncryptionContext, KeyState } from './types.js';
+import { show } from './validate.js';
 
 export interface EngineOptions {
   store: Store;
@@ -60,15 +61,17 @@ interface CacheEntry {
 const MAX_CACHED_DECISIONS = 4096;
 
 const ACCOUNT_RE = /^\d{12}$/;
-const PRINCIPAL_RE = /^arn:aws:(iam|sts)::(\d{12}):(root|user\/.+|role\/.+|assumed-role\/.+)$/;
 const KEY_ID_RE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const ALIAS_RE = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 
 /** The account of a principal ARN, or a ValidationException for anything that is not one. */
 export function principalAccount(principal: string): string {
-  const m = typeof principal === 'string' ? PRINCIPAL_RE.exec(principal) : null;
-  if (!m) throw new ValidationException(`invalid principal ${JSON.stringify(principal)}: expected an IAM ARN such as arn:aws:iam::111122223333:user/alice`);
-  return m[2]!;
+  return callerAccount(principal);
+}
+
+/** An AWS-style region name (us-east-1, eu-west-3, ap-southeast-2, us-gov-west-1). */
+export function isRegionName(s: string): boolean {
+  return /^[a-z]{2}(-[a-z]+)+-\d$/.test(s);
 }
 
 export function isKeyId(s: string): boolean {
@@ -119,12 +122,19 @@ export class Engine {
    * exception name, and rethrown as a KmsError (anything unexpected becomes KMSInternalException).
    */
   async run<T>(principal: string, operation: string, region: string, fn: (call: Call) => Promise<T>): Promise<T> {
+    // A refused principal or region is still audited, under a printable stand-in for what was given.
+    const validPrincipal = typeof principal === 'string' && isValidPrincipalArn(principal);
+    const knownRegion = typeof region === 'string' && isRegionName(region);
     const call: Call = {
-      requestId: randomUUID(), principal, operation, region, keyId: null, encryptionContext: null, mutations: [], touched: new Set(), locks: new Map(),
+      requestId: randomUUID(), principal: validPrincipal ? principal : `invalid:${printable(principal)}`, operation,
+      region: knownRegion ? region : `invalid:${printable(region)}`, keyId: null, encryptionContext: null, mutations: [], touched: new Set(), locks: new Map(),
     };
     let result: T;
     try {
       principalAccount(principal);
+      if (!knownRegion) {
+        throw new ValidationException(`invalid region ${show(region)}: expected a name like us-east-1`);
+      }
       result = await fn(call);
       await this.store.commit(call.mutations, this.auditEntry(call, 'Success'));
     } catch (err) {
@@ -352,6 +362,11 @@ export class Engine {
     });
     this.touch(call, k.region, meta.keyId);
   }
+}
+
+/** A bounded, well-formed rendering of an untrusted value for the audit log (lone surrogates replaced). */
+function printable(v: unknown): string {
+  return show(v).replace(/[\ud800-\udfff]/gu, '\ufffd');
 }
 
 export const SYSTEM_PRINCIPAL = (account: string): string => `arn:aws:iam::${account}:role/keyward-system`;

@@ -13,7 +13,7 @@ import { createUnsealKeyFile, loadUnsealKey, UnsealError, UNSEAL_KEY_ENV } from 
 import { AuditChainVerifier, type AuditVerifyResult } from '../store/audit-chain.js';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
 import type { AuditRecord } from '../store/types.js';
-import { Engine, SYSTEM_PRINCIPAL, type Call } from './engine.js';
+import { Engine, SYSTEM_PRINCIPAL, isRegionName, type Call } from './engine.js';
 import { ValidationException } from './errors.js';
 import * as aliases from './ops-aliases.js';
 import * as crypto from './ops-crypto.js';
@@ -124,7 +124,7 @@ export class Keyward {
     const dir = resolve(opts.dir ?? process.env.KEYWARD_DIR ?? '.keyward');
     const region = opts.region ?? process.env.KEYWARD_REGION ?? 'us-east-1';
     const account = opts.account ?? process.env.KEYWARD_ACCOUNT ?? '000000000000';
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ValidationException(`invalid region ${JSON.stringify(region)}: expected a name like us-east-1`);
+    if (!isRegionName(region)) throw new ValidationException(`invalid region ${JSON.stringify(region)}: expected a name like us-east-1`);
     if (opts.hsm !== undefined && (opts.provider !== undefined || opts.unsealKey !== undefined)) {
       throw new ValidationException('give hsm, or a provider and/or unseal key, not both: an HSM-backed store uses the HSM provider and has no unseal key');
     }

@@ -63,6 +63,8 @@ export async function createKey(e: Engine, call: Call, r: T.CreateKeyRequest = {
   const bypass = optBool(r.BypassPolicyLockoutSafetyCheck, 'BypassPolicyLockoutSafetyCheck') ?? false;
   const tags = validateTags(r.Tags);
   if (tags.length > MAX_TAGS) throw new TagException(`at most ${MAX_TAGS} tags`);
+  // A region this store has not served yet gets its region key on its first key, as Keyward.open does.
+  if (!e.hierarchy.regions().includes(call.region)) await e.hierarchy.addRegion(call.region);
   const keyId = multiRegion ? `mrk-${randomBytes(16).toString('hex')}` : randomUUID();
   call.keyId = keyId;
   const arn = e.arn(call.region, keyId);

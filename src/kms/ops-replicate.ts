@@ -8,7 +8,7 @@ import { keyMetadata, providerSpec, type StoredMeta, type StoredSettings } from 
 import { checkPolicy, validateTags } from './ops-keys.js';
 import { defaultKeyPolicy } from './policy.js';
 import type * as T from './types.js';
-import { optBool, optString, req } from './validate.js';
+import { optBool, optString, req, show } from './validate.js';
 
 export interface ReplicateKeyRequest {
   KeyId: string;
@@ -31,7 +31,7 @@ export async function replicateKey(e: Engine, call: Call, r: ReplicateKeyRequest
   req(r, 'ReplicateKey');
   const region = r.ReplicaRegion;
   if (typeof region !== 'string' || region.length > 32 || !REGION.test(region)) {
-    throw new ValidationException(`ReplicaRegion ${JSON.stringify(region)}: expected a region name such as eu-west-1`);
+    throw new ValidationException(`ReplicaRegion ${show(region)}: expected a region name such as eu-west-1`);
   }
   const description = optString(r.Description, 'Description', 0, 8192) ?? '';
   const bypass = optBool(r.BypassPolicyLockoutSafetyCheck, 'BypassPolicyLockoutSafetyCheck') ?? false;

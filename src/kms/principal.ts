@@ -1,6 +1,7 @@
 // Principals: the caller ARNs Keyward accepts and how a principal named in a key policy or a grant
 // matches a caller. Shared by policy.ts and grants.ts; re-exported by access.ts.
 import { ValidationException } from './errors.js';
+import { show } from './validate.js';
 
 // IAM names: letters, digits and + = , . @ _ - (IAM User Guide, "IAM identifiers"); a path is
 // zero or more such segments before the name.
@@ -27,7 +28,7 @@ export function isValidPrincipalArn(arn: string): boolean {
 export function assertPrincipalArn(arn: unknown, what = 'principal'): asserts arn is string {
   if (typeof arn !== 'string' || !isValidPrincipalArn(arn)) {
     throw new ValidationException(
-      `${what} ${JSON.stringify(arn)} is not a valid principal ARN ` +
+      `${what} ${show(arn)} is not a valid principal ARN ` +
         '(arn:aws:iam::<account>:root|user/<name>|role/<name>, or arn:aws:sts::<account>:assumed-role/<role>/<session>)',
     );
   }
