@@ -6,6 +6,7 @@ import { selfTest } from '../crypto/selftest.js';
 import { EnvelopeError } from '../keys/envelope.js';
 import { globalOptions, parse, splitCommand, UsageError } from './args.js';
 import { auditCommands } from './audit.js';
+import { benchCommands } from './bench.js';
 import type { Command } from './command.js';
 import { credentialCommands } from './credentials.js';
 import { dataCommands } from './data.js';
@@ -66,6 +67,12 @@ TLS (SSL offload):
                                  backend; SIGHUP reloads certificates; \`keyward tls --help\` says more
   cert (--key KEY | --hsm LABEL | --keypair FILE | --new-keypair FILE --key KEY --spec SPEC) --cn NAME
                                  a self-signed certificate or (--csr) a CSR, signed where the key lives
+
+benchmark:
+  bench [--suite LIST] [--providers wasm,node,pkcs11] [--seconds S] [--html FILE] [--module PATH --token LABEL]
+                                 ops/s, MB/s and latency of the WASM core, OpenSSL and your HSM on this
+                                 machine, each checked against OpenSSL first; \`keyward bench --help\` says more
+  bench compare A.json B.json    the ratios between two reports of bench --json
 
 audit:
   audit verify                   check the audit log's hash chain and head: exit 0 with the record count
@@ -131,7 +138,7 @@ const builtins: Command[] = [
 ];
 
 const COMMANDS = new Map<string, Command>(
-  [...keyCommands, ...dataCommands, ...auditCommands, ...serveCommands, ...tlsCommands, ...credentialCommands, ...xksCommands, ...builtins].map((c) => [c.name, c]),
+  [...keyCommands, ...dataCommands, ...auditCommands, ...benchCommands, ...serveCommands, ...tlsCommands, ...credentialCommands, ...xksCommands, ...builtins].map((c) => [c.name, c]),
 );
 const ALIASES: Record<string, string> = { '--version': 'version' };
 
@@ -151,7 +158,7 @@ function describe(e: unknown): [string, string] {
 async function main(argv: string[]): Promise<number> {
   let command = 'keyward';
   try {
-    const split = splitCommand(argv, ['audit', 'credentials', 'xks'], Object.keys(ALIASES));
+    const split = splitCommand(argv, ['audit', 'credentials', 'xks', 'bench'], Object.keys(ALIASES));
     const name = split.command === undefined ? undefined : (ALIASES[split.command] ?? split.command);
     if (name === undefined) {
       if (globalOptions(parse(split.leading, {}, { min: 0, max: 0 }).values).help) return help();

@@ -1,0 +1,330 @@
+// What `keyward bench` measures: operations through the Provider interface (AES-256-GCM, ECDSA, RSA),
+// the engine's GenerateDataKey and Decrypt, and the HSM ops at several concurrencies. Every operation is
+// prepared per provider with the same key material and inputs, and its answers are checked before any
+// timing against OpenSSL through node:crypto, the reference all providers are held to (so they agree with
+// one another); a wrong answer is a CrossCheckError and the provider is not timed for that operation.
+import {
+  constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, sign as nodeSign, verify as nodeVerify, type KeyObject,
+} from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeCryptoProvider } from '../crypto/node-provider.js';
+import type { AsymmetricKeySpec, KeyHandle, Provider, SigningAlgorithm } from '../crypto/provider.js';
+import { Keyward } from '../kms/keyward.js';
+
+/** A provider gave an answer that disagrees with the reference; it is reported, not timed. */
+export class CrossCheckError extends Error {
+  override name = 'CrossCheckError';
+}
+
+/** One provider's timed operation, ready to run, and what to release afterwards. */
+export interface Prepared {
+  run(): Promise<unknown>;
+  release(): Promise<void>;
+}
+
+/** An operation of a suite at one size and concurrency. */
+export interface BenchCase {
+  suite: string;
+  op: string;
+  /** Bytes each call handles (the MB/s column). */
+  size: number;
+  /** Calls in flight. */
+  concurrency: number;
+  /** Sets the operation up on p and checks its answers; throws CrossCheckError for a wrong one. */
+  prepare(p: Provider): Promise<Prepared>;
+}
+
+interface Op {
+  op: string;
+  size: number;
+  prepare(p: Provider): Promise<Prepared>;
+}
+
+export const SUITES = ['aes-gcm', 'ecdsa', 'rsa', 'kms', 'hsm'] as const;
+export type SuiteName = (typeof SUITES)[number];
+
+/** Deterministic bytes (xorshift32), so every provider and every run sees the same input. */
+export function input(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let x = (seed * 0x9e3779b9) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+const flip = (b: Uint8Array): Uint8Array => {
+  const c = Uint8Array.from(b);
+  c[c.length - 1]! ^= 1;
+  return c;
+};
+const wrong = (p: Provider, op: string, what: string) => new CrossCheckError(`${op}: ${p.name} ${what}, unlike node:crypto (OpenSSL); not timed`);
+
+/** Runs check on a fresh key; on any failure the key is destroyed before the error goes on. */
+async function withKey(p: Provider, key: KeyHandle, check: () => Promise<void>, run: () => Promise<unknown>): Promise<Prepared> {
+  try {
+    await check();
+  } catch (e) {
+    await p.destroyKey(key);
+    throw e;
+  }
+  return { run, release: () => p.destroyKey(key) };
+}
+
+// ---- AES-256-GCM ----
+
+// A throwaway benchmark key and a fixed IV: every provider must produce node:crypto's exact bytes.
+const AES_KEY = input(32, 7);
+const IV = input(12, 8);
+const AAD = input(16, 9);
+
+function nodeSeal(msg: Uint8Array): Uint8Array {
+  const c = createCipheriv('aes-256-gcm', AES_KEY, IV);
+  c.setAAD(AAD);
+  return Buffer.concat([c.update(msg), c.final(), c.getAuthTag()]);
+}
+
+function aesOps(size: number): Op[] {
+  const msg = input(size, size + 1);
+  const sealed = nodeSeal(msg);
+  return [
+    {
+      op: 'aes-gcm-encrypt', size,
+      async prepare(p) {
+        const key = await p.importKey('AES_256', AES_KEY);
+        return withKey(p, key, async () => {
+          if (!same(await p.encrypt(key, IV, msg, AAD), sealed)) throw wrong(p, 'aes-gcm-encrypt', `sealed ${size} bytes differently`);
+        }, () => p.encrypt(key, IV, msg, AAD));
+      },
+    },
+    {
+      op: 'aes-gcm-decrypt', size,
+      async prepare(p) {
+        const key = await p.importKey('AES_256', AES_KEY);
+        return withKey(p, key, async () => {
+          if (!same(await p.decrypt(key, IV, sealed, AAD), msg)) throw wrong(p, 'aes-gcm-decrypt', `opened ${size} bytes differently`);
+          const forged = await p.decrypt(key, IV, flip(sealed), AAD).then(() => true, () => false);
+          if (forged) throw wrong(p, 'aes-gcm-decrypt', 'accepted an altered tag');
+        }, () => p.decrypt(key, IV, sealed, AAD));
+      },
+    },
+  ];
+}
+
+// ---- Signatures (ECDSA and RSA) ----
+
+interface KeyPair {
+  pkcs8: Uint8Array;
+  priv: KeyObject;
+  pub: KeyObject;
+}
+
+/** One key pair per spec and run, made by node:crypto on first use and imported by every provider. */
+const pairs = new Map<string, KeyPair>();
+function pairOf(spec: AsymmetricKeySpec): KeyPair {
+  let k = pairs.get(spec);
+  if (!k) {
+    const { privateKey } = spec.startsWith('RSA_')
+      ? generateKeyPairSync('rsa', { modulusLength: Number(spec.slice(4)) })
+      : generateKeyPairSync('ec', { namedCurve: { ECC_NIST_P256: 'P-256', ECC_NIST_P384: 'P-384', ECC_NIST_P521: 'P-521', ECC_SECG_P256K1: 'secp256k1' }[spec as 'ECC_NIST_P256'] });
+    const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+    k = { pkcs8, priv: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }), pub: createPublicKey(privateKey) };
+    pairs.set(spec, k);
+  }
+  return k;
+}
+
+interface SigSetup {
+  tag: string;
+  spec: AsymmetricKeySpec;
+  alg: SigningAlgorithm;
+  nodeHash: string;
+  /** PKCS#1 v1.5 is deterministic: signatures are compared byte for byte. */
+  deterministic: boolean;
+}
+
+const P256: SigSetup = { tag: 'ecdsa-p256', spec: 'ECC_NIST_P256', alg: 'ECDSA_SHA_256', nodeHash: 'sha256', deterministic: false };
+const P384: SigSetup = { tag: 'ecdsa-p384', spec: 'ECC_NIST_P384', alg: 'ECDSA_SHA_384', nodeHash: 'sha384', deterministic: false };
+const RSA2048: SigSetup = { tag: 'rsa2048', spec: 'RSA_2048', alg: 'RSASSA_PKCS1_V1_5_SHA_256', nodeHash: 'sha256', deterministic: true };
+
+const MSG = input(32, 3);
+
+function signOp(s: SigSetup): Op {
+  const op = `${s.tag}-sign`;
+  return {
+    op, size: MSG.length,
+    async prepare(p) {
+      const k = pairOf(s.spec);
+      const key = await p.importKey(s.spec, k.pkcs8);
+      return withKey(p, key, async () => {
+        const sig = await p.sign(key, s.alg, MSG, 'RAW');
+        if (s.deterministic ? !same(sig, nodeSign(s.nodeHash, MSG, k.priv)) : !nodeVerify(s.nodeHash, MSG, k.pub, sig)) throw wrong(p, op, 'made a signature node:crypto does not accept');
+      }, () => p.sign(key, s.alg, MSG, 'RAW'));
+    },
+  };
+}
+
+function verifyOp(s: SigSetup): Op {
+  const op = `${s.tag}-verify`;
+  return {
+    op, size: MSG.length,
+    async prepare(p) {
+      const k = pairOf(s.spec);
+      const sig = nodeSign(s.nodeHash, MSG, k.priv);
+      const key = await p.importKey(s.spec, k.pkcs8);
+      return withKey(p, key, async () => {
+        if (!(await p.verify(key, s.alg, MSG, 'RAW', sig))) throw wrong(p, op, "refused node:crypto's signature");
+        if (await p.verify(key, s.alg, flip(MSG), 'RAW', sig)) throw wrong(p, op, 'accepted a signature of another message');
+      }, () => p.verify(key, s.alg, MSG, 'RAW', sig));
+    },
+  };
+}
+
+function oaepDecryptOp(): Op {
+  const op = 'rsa2048-oaep-decrypt';
+  const secret = input(32, 5);
+  return {
+    op, size: secret.length,
+    async prepare(p) {
+      const k = pairOf('RSA_2048');
+      const ct = publicEncrypt({ key: k.pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, secret);
+      const key = await p.importKey('RSA_2048', k.pkcs8);
+      return withKey(p, key, async () => {
+        if (!same(await p.decryptAsymmetric(key, 'RSAES_OAEP_SHA_256', ct), secret)) throw wrong(p, op, "decrypted node:crypto's ciphertext differently");
+      }, () => p.decryptAsymmetric(key, 'RSAES_OAEP_SHA_256', ct));
+    },
+  };
+}
+
+// ---- The engine (GenerateDataKey, Decrypt) ----
+
+const ACCOUNT = '111122223333';
+/** Data key blobs the Decrypt operation cycles through. */
+const BLOBS = 64;
+
+/**
+ * An engine on a fresh store in a temp directory (SQLite, audit log on, as an application runs it) using
+ * provider p for its crypto, with one symmetric CMK. Checked against an engine on node:crypto on the same
+ * store: a data key made by either decrypts to the same bytes under both.
+ */
+async function engineOf(p: Provider, op: string): Promise<{ kw: Keyward; keyId: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
+  const open = (provider: Provider) => Keyward.open({ dir, account: ACCOUNT, provider, maintenanceIntervalMs: 0 });
+  let kw: Keyward | undefined;
+  try {
+    kw = await open(p);
+    const keyId = (await kw.createKey({ Description: 'keyward bench' })).KeyMetadata.KeyId;
+    const mine = await kw.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
+    await kw.close();
+    kw = await open(new NodeCryptoProvider());
+    const opened = (await kw.decrypt({ CiphertextBlob: mine.CiphertextBlob })).Plaintext;
+    const agrees = mine.Plaintext.length === 32 && same(opened, mine.Plaintext);
+    opened.fill(0);
+    mine.Plaintext.fill(0);
+    if (!agrees) throw wrong(p, op, 'made a data key that decrypts differently under node:crypto');
+    const theirs = await kw.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
+    await kw.close();
+    kw = await open(p);
+    const back = (await kw.decrypt({ CiphertextBlob: theirs.CiphertextBlob })).Plaintext;
+    const ok = same(back, theirs.Plaintext);
+    back.fill(0);
+    theirs.Plaintext.fill(0);
+    if (!ok) throw wrong(p, op, "decrypts node:crypto's data key differently");
+    const engine = kw;
+    return {
+      kw: engine, keyId,
+      async close() {
+        try {
+          await engine.close();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (e) {
+    await kw?.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function kmsOps(): Op[] {
+  return [
+    {
+      op: 'kms-generate-data-key', size: 32,
+      async prepare(p) {
+        const e = await engineOf(p, 'kms-generate-data-key');
+        return {
+          async run() {
+            (await e.kw.generateDataKey({ KeyId: e.keyId, KeySpec: 'AES_256' })).Plaintext.fill(0);
+          },
+          release: () => e.close(),
+        };
+      },
+    },
+    {
+      op: 'kms-decrypt', size: 32,
+      async prepare(p) {
+        const e = await engineOf(p, 'kms-decrypt');
+        try {
+          const made = await Promise.all(Array.from({ length: BLOBS }, () => e.kw.generateDataKey({ KeyId: e.keyId, KeySpec: 'AES_256' })));
+          for (const m of made) m.Plaintext.fill(0);
+          let next = 0;
+          return {
+            async run() {
+              (await e.kw.decrypt({ CiphertextBlob: made[next++ % BLOBS]!.CiphertextBlob })).Plaintext.fill(0);
+            },
+            release: () => e.close(),
+          };
+        } catch (err) {
+          await e.close();
+          throw err;
+        }
+      },
+    },
+  ];
+}
+
+// ---- Suites ----
+
+export interface CaseOptions {
+  suites: readonly SuiteName[];
+  /** AES-GCM message sizes. */
+  sizes: readonly number[];
+  /** Calls in flight for aes-gcm, ecdsa and rsa; undefined: 1. */
+  concurrency?: number;
+  /** Calls in flight for kms; undefined: 64 (the store commits the calls in flight together). */
+  kmsConcurrency?: number;
+  /** The concurrencies of the hsm suite's curves. */
+  levels: readonly number[];
+}
+
+export const DEFAULT_SIZES = [32, 1024, 65536];
+export const DEFAULT_LEVELS = [1, 2, 4, 8, 16, 32, 64];
+export const KMS_CONCURRENCY = 64;
+/** The hsm suite's size of AES-GCM message. */
+export const HSM_AES_SIZE = 1024;
+
+/** The cases of the chosen suites, in the order they run. */
+export function benchCases(o: CaseOptions): BenchCase[] {
+  const at = (suite: string, ops: Op[], concurrency: number): BenchCase[] => ops.map((x) => ({ suite, op: x.op, size: x.size, concurrency, prepare: x.prepare }));
+  const c = o.concurrency ?? 1;
+  const out: BenchCase[] = [];
+  for (const s of o.suites) {
+    if (s === 'aes-gcm') out.push(...at(s, o.sizes.flatMap(aesOps), c));
+    if (s === 'ecdsa') out.push(...at(s, [signOp(P256), verifyOp(P256), signOp(P384), verifyOp(P384)], c));
+    if (s === 'rsa') out.push(...at(s, [signOp(RSA2048), verifyOp(RSA2048), oaepDecryptOp()], c));
+    if (s === 'kms') out.push(...at(s, kmsOps(), o.kmsConcurrency ?? o.concurrency ?? KMS_CONCURRENCY));
+    if (s === 'hsm') {
+      const ops = [aesOps(HSM_AES_SIZE)[0]!, signOp(P256), signOp(RSA2048)];
+      for (const x of ops) for (const level of o.levels) out.push(...at(s, [x], level));
+    }
+  }
+  return out;
+}

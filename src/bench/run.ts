@@ -1,0 +1,84 @@
+// Runs benchmark cases on providers: each case is prepared and cross-checked on every provider, then the
+// providers that passed are timed one after the other. A provider whose check or call fails gets an
+// error row for that case and the run goes on.
+import type { Provider } from '../crypto/provider.js';
+import type { BenchCase, Prepared } from './cases.js';
+import { measure } from './measure.js';
+import { applyBaseline, machine, REPORT_FORMAT, type HsmInfo, type Report, type Row } from './report.js';
+
+export interface NamedProvider {
+  /** The column name: 'wasm', 'node', 'pkcs11', … */
+  name: string;
+  provider: Provider;
+}
+
+export interface ProgressEvent {
+  /** Measurements done so far, and in all. */
+  done: number;
+  total: number;
+  /** The one starting (absent on the final event). */
+  current?: { op: string; size: number; provider: string; concurrency: number };
+  /** The row just finished. */
+  row?: Row;
+}
+
+export interface BenchOptions {
+  cases: BenchCase[];
+  providers: NamedProvider[];
+  /** Timed seconds per case and provider. */
+  seconds: number;
+  /** The provider the ratios compare with. */
+  baseline: string;
+  /** The command line, recorded in the report. */
+  command: string;
+  suites: readonly string[];
+  hsm?: HsmInfo | null;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+/** Warm-up before timing: a fifth of the time, at most a quarter second. */
+const warmup = (seconds: number) => Math.min(0.25, seconds / 5);
+
+const message = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+export async function runBench(o: BenchOptions): Promise<Report> {
+  if (!o.providers.some((p) => p.name === o.baseline)) throw new RangeError(`the baseline ${o.baseline} is not one of the providers (${o.providers.map((p) => p.name).join(', ')})`);
+  const date = new Date().toISOString();
+  const m = machine();
+  const rows: Row[] = [];
+  const total = o.cases.length * o.providers.length;
+  let done = 0;
+  for (const c of o.cases) {
+    const key = { suite: c.suite, op: c.op, size: c.size, concurrency: c.concurrency };
+    for (const { name, provider } of o.providers) {
+      o.onProgress?.({ done, total, current: { op: c.op, size: c.size, provider: name, concurrency: c.concurrency } });
+      let row: Row;
+      let prepared: Prepared | undefined;
+      try {
+        prepared = await c.prepare(provider);
+      } catch (e) {
+        prepared = undefined;
+        row = { ...key, provider: name, error: message(e) };
+      }
+      if (prepared) {
+        try {
+          await measure(prepared.run, warmup(o.seconds), c.concurrency);
+          const t = await measure(prepared.run, o.seconds, c.concurrency);
+          row = { ...key, provider: name, ops: t.ops, seconds: t.seconds, opsPerSec: t.opsPerSec, mbPerSec: (t.opsPerSec * c.size) / 1e6, p50us: t.p50us, p99us: t.p99us, ratio: null };
+        } catch (e) {
+          row = { ...key, provider: name, error: message(e) };
+        } finally {
+          await prepared.release();
+        }
+      }
+      rows.push(row!);
+      done++;
+      o.onProgress?.({ done, total, row: row! });
+    }
+  }
+  applyBaseline(rows, o.baseline);
+  return {
+    format: REPORT_FORMAT, command: o.command, date, machine: m, hsm: o.hsm ?? null,
+    settings: { seconds: o.seconds, baseline: o.baseline, providers: o.providers.map((p) => p.name), suites: [...o.suites] }, rows,
+  };
+}
