@@ -102,7 +102,11 @@ export function rsaPublicOp(key: RsaPublicComponents, x: Uint8Array): Uint8Array
   return core.pub(n.length, e.length, x.length) === 1 ? take(S.x, n.length) : null;
 }
 
-/** The CRT components of a private key, without leading zero bytes. */
+/**
+ * The CRT components of a private key: p and q without leading zero bytes (their lengths are public:
+ * about half the modulus), dp, dq and qi as fresh copies exactly as long as p, q and p. Stripping the
+ * secret components' leading zeros would make a loop bound of the private operation depend on them.
+ */
 interface CrtParts {
   p: Uint8Array;
   q: Uint8Array;
@@ -111,17 +115,32 @@ interface CrtParts {
   qi: Uint8Array;
 }
 
-/** key's CRT components (type-checked and trimmed), or null if they cannot belong to the modulus n. */
+/**
+ * b as exactly len big-endian bytes (a new array), or null if b has a nonzero byte before its last len.
+ * CT: the bytes before the last len are OR-ed together without stopping early; only b's length leaks.
+ */
+function fixedLength(b: Uint8Array, len: number): Uint8Array | null {
+  let extra = 0;
+  for (let i = 0; i < b.length - len; i++) extra |= b[i]!;
+  if (extra !== 0) return null;
+  const out = new Uint8Array(len);
+  out.set(b.length > len ? b.subarray(b.length - len) : b, len - Math.min(len, b.length));
+  return out;
+}
+
+/** key's CRT components (type-checked, sized as CrtParts says), or null if they cannot belong to the modulus n. */
 function crtParts(key: RsaPrivateComponents, n: Uint8Array): CrtParts | null {
-  const c = {
-    p: trim(abytes(key.p, 'p')),
-    q: trim(abytes(key.q, 'q')),
-    dp: trim(abytes(key.dp, 'dp')),
-    dq: trim(abytes(key.dq, 'dq')),
-    qi: trim(abytes(key.qi, 'qi')),
-  };
-  const fits = c.p.length + c.q.length <= n.length + 1 && c.dp.length <= c.p.length && c.dq.length <= c.q.length && c.qi.length <= c.p.length;
-  return fits ? c : null;
+  const p = trim(abytes(key.p, 'p'));
+  const q = trim(abytes(key.q, 'q'));
+  if (p.length + q.length > n.length + 1) return null;
+  const dp = fixedLength(abytes(key.dp, 'dp'), p.length);
+  const dq = fixedLength(abytes(key.dq, 'dq'), q.length);
+  const qi = fixedLength(abytes(key.qi, 'qi'), p.length);
+  if (!dp || !dq || !qi) {
+    for (const x of [dp, dq, qi]) x?.fill(0);
+    return null;
+  }
+  return { p, q, dp, dq, qi };
 }
 
 function putCrt(c: CrtParts): void {
@@ -130,6 +149,13 @@ function putCrt(c: CrtParts): void {
   put(S.dp, c.dp);
   put(S.dq, c.dq);
   put(S.qi, c.qi);
+}
+
+/** Zeroes crtParts' copies of the secret components. */
+function wipeCrt(c: CrtParts): void {
+  c.dp.fill(0);
+  c.dq.fill(0);
+  c.qi.fill(0);
 }
 
 // Blinding pairs A = r^e mod n, AI = r⁻¹ mod n, kept per public key (n, e) as OpenSSL's BN_BLINDING
@@ -213,6 +239,15 @@ export function rsaPrivateOp(key: RsaPrivateComponents, x: Uint8Array): Uint8Arr
   abytes(x, 'x', n.length);
   const c = crtParts(key, n);
   if (!c) throw new RangeError('RSA private key components do not fit its modulus');
+  try {
+    return privateWithPair(n, e, c, x);
+  } finally {
+    wipeCrt(c);
+  }
+}
+
+/** rsaPrivateOp once the components are checked: blinded by the key's pair, or by a fresh r. */
+function privateWithPair(n: Uint8Array, e: Uint8Array, c: CrtParts, x: Uint8Array): Uint8Array | null {
   const id = pairId(n, e);
   let pair = pairs.get(id);
   if (pair === undefined) {
@@ -335,10 +370,10 @@ export function rsaCheckKey(key: RsaPrivateComponents): boolean {
     return false;
   }
   const { n, e } = parts;
-  const d = trim(abytes(key.d, 'd'));
+  const d = fixedLength(abytes(key.d, 'd'), n.length);
   const c = crtParts(key, n);
-  if (!c || d.length > n.length) return false;
   try {
+    if (!c || !d) return false;
     put(S.n, n);
     put(S.e, e);
     put(S.d, d);
@@ -346,5 +381,7 @@ export function rsaCheckKey(key: RsaPrivateComponents): boolean {
     return core.check(n.length, e.length, d.length, c.p.length, c.q.length, c.dp.length, c.dq.length, c.qi.length) === 1;
   } finally {
     core.clear();
+    d?.fill(0);
+    if (c) wipeCrt(c);
   }
 }

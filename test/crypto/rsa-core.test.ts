@@ -120,6 +120,21 @@ describe('rsaPublicOp / rsaPrivateOp against node:crypto (RSA_NO_PADDING)', () =
     expect(rsaPrivateOp(f.key, x)).toEqual(new Uint8Array(privateDecrypt({ key: f.pem, padding: constants.RSA_NO_PADDING }, x)));
   });
 
+  it('dp, dq, qi (and d) are taken at the primes\' length however many leading zeros they carry; a nonzero extra byte is refused', () => {
+    const f = fixtures[2];
+    const pad = (b: Uint8Array, extra: number) => new Uint8Array([...new Uint8Array(extra), ...b]);
+    const x = randomBelow(big(f.key.n), 256);
+    const want = new Uint8Array(privateDecrypt({ key: f.pem, padding: constants.RSA_NO_PADDING }, x));
+    const padded = { ...f.key, dp: pad(f.key.dp, 5), dq: pad(f.key.dq, 1), qi: pad(f.key.qi, 9), d: pad(f.key.d, 3) };
+    expect(rsaPrivateOp(padded, x)).toEqual(want);
+    expect(rsaCheckKey(padded)).toBe(true);
+    const short = { ...f.key, dp: f.key.dp.subarray(1), dq: f.key.dq.subarray(1) };
+    expect(() => rsaPrivateOp(short, x)).toThrow('RSA private operation failed its consistency check');
+    const bad = { ...f.key, dp: new Uint8Array([1, ...f.key.dp]) };
+    expect(() => rsaPrivateOp(bad, x)).toThrow('RSA private key components do not fit its modulus');
+    expect(rsaCheckKey(bad)).toBe(false);
+  });
+
   it('x of the wrong length is a RangeError; non-bytes a TypeError', () => {
     const f = fixtures[2];
     expect(() => rsaPublicOp(f.key, new Uint8Array(255))).toThrow(RangeError);
