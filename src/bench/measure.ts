@@ -29,7 +29,8 @@ export function quantile(sorted: Float64Array, q: number): number {
 
 /**
  * Runs `op` from `concurrency` callers for `seconds` (each caller completes at least one call) and
- * measures it. A failing call rejects the whole measurement with that call's error.
+ * measures it. A failing call stops every caller and, once all have returned, rejects the measurement
+ * with that call's error (so no call is still running when the caller releases what op uses).
  */
 export async function measure(op: () => Promise<unknown>, seconds: number, concurrency: number): Promise<Measurement> {
   if (!(seconds > 0)) throw new RangeError(`expected seconds > 0, got ${seconds}`);
@@ -38,20 +39,26 @@ export async function measure(op: () => Promise<unknown>, seconds: number, concu
   let ops = 0;
   const start = performance.now();
   const end = start + seconds * 1000;
+  let failed: { error: unknown } | undefined;
   const caller = async () => {
-    do {
-      const t = performance.now();
-      await op();
-      const us = (performance.now() - t) * 1000;
-      if (ops < MAX_SAMPLES) samples[ops] = us;
-      else {
-        const j = Math.floor(Math.random() * (ops + 1));
-        if (j < MAX_SAMPLES) samples[j] = us;
-      }
-      ops++;
-    } while (performance.now() < end);
+    try {
+      do {
+        const t = performance.now();
+        await op();
+        const us = (performance.now() - t) * 1000;
+        if (ops < MAX_SAMPLES) samples[ops] = us;
+        else {
+          const j = Math.floor(Math.random() * (ops + 1));
+          if (j < MAX_SAMPLES) samples[j] = us;
+        }
+        ops++;
+      } while (!failed && performance.now() < end);
+    } catch (error) {
+      failed ??= { error };
+    }
   };
   await Promise.all(Array.from({ length: concurrency }, caller));
+  if (failed) throw failed.error;
   const elapsed = (performance.now() - start) / 1000;
   const kept = samples.subarray(0, Math.min(ops, MAX_SAMPLES)).sort();
   return { ops, seconds: elapsed, opsPerSec: ops / elapsed, p50us: quantile(kept, 0.5), p99us: quantile(kept, 0.99) };

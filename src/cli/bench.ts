@@ -10,7 +10,7 @@ import { benchCases, DEFAULT_LEVELS, DEFAULT_SIZES, SUITES, type SuiteName } fro
 import { htmlReport } from '../bench/html.js';
 import { compareReports, comparisonTable, formatSize, fmt, isError, parseReport, textTable, type HsmInfo } from '../bench/report.js';
 import { runBench, type NamedProvider, type ProgressEvent } from '../bench/run.js';
-import { loadHsmConfig } from '../hsm/config.js';
+import { DEFAULT_SESSIONS, loadHsmConfig } from '../hsm/config.js';
 import { str, UsageError, type Parsed } from './args.js';
 import { say, sayJson, type Command } from './command.js';
 import { FileError } from './io.js';
@@ -147,7 +147,7 @@ const bench: Command = {
         const t = p.slot.tokenInfo();
         hsm = {
           module: config.module, ...info, token: { label: t.label, manufacturer: t.manufacturer, model: t.model, serial: t.serial },
-          sessions: config.sessions ?? 4, hotPath: p.hotPath === 'native' ? 'the native addon (native threads)' : 'pkcs11js (the event loop thread)',
+          sessions: config.sessions ?? DEFAULT_SESSIONS, hotPath: p.hotPath === 'native' ? 'the native addon (native threads)' : 'pkcs11js (the event loop thread)',
         };
         providers.push({ name, provider: p });
       }

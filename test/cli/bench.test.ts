@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { benchCases } from '../../src/bench/cases.js';
 import { htmlReport } from '../../src/bench/html.js';
 import { isError, REPORT_FORMAT, type MeasuredRow, type Report } from '../../src/bench/report.js';
+import { measure } from '../../src/bench/measure.js';
 import { runBench } from '../../src/bench/run.js';
 import type { KeyHandle, MessageType, SigningAlgorithm } from '../../src/crypto/provider.js';
 import { WasmProvider } from '../../src/crypto/wasm-provider.js';
@@ -222,5 +223,48 @@ describe('keyward bench', () => {
     const html = htmlReport(r);
     expect(html.match(/class="bar-error"/g)?.length).toBe(3);
     expect(html.match(/<tr class="error">/g)?.length).toBe(3);
+  });
+});
+
+describe('measure', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('keeps the given number of calls in flight and reports single-call latencies', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const m = await measure(async () => {
+      most = Math.max(most, ++inFlight);
+      await sleep(5);
+      inFlight--;
+    }, 0.1, 4);
+    expect(most).toBe(4);
+    expect(m.ops).toBeGreaterThanOrEqual(8);
+    expect(m.opsPerSec).toBeCloseTo(m.ops / m.seconds, 6);
+    expect(m.seconds).toBeGreaterThanOrEqual(0.1);
+    expect(m.p50us).toBeGreaterThanOrEqual(4000);
+    expect(m.p99us).toBeGreaterThanOrEqual(m.p50us);
+  });
+
+  it('stops every caller on a failure and rejects with it only once none is running', async () => {
+    let calls = 0;
+    let inFlight = 0;
+    const boom = new Error('third call fails');
+    await expect(measure(async () => {
+      const n = ++calls;
+      inFlight++;
+      await sleep(2);
+      inFlight--;
+      if (n === 3) throw boom;
+    }, 5, 3)).rejects.toBe(boom);
+    expect(inFlight).toBe(0);
+    const after = calls;
+    await sleep(20);
+    expect(calls).toBe(after);
+    expect(calls).toBeLessThan(10);
+  });
+
+  it('refuses a duration or concurrency it cannot run', async () => {
+    await expect(measure(async () => undefined, 0, 1)).rejects.toThrow(RangeError);
+    await expect(measure(async () => undefined, 0.01, 0)).rejects.toThrow(/concurrency/);
   });
 });
