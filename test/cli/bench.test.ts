@@ -190,6 +190,17 @@ describe('keyward bench', () => {
     }
   });
 
+  it('names a wrong or missing PIN without printing it', () => {
+    const args = ['bench', '--suite', 'aes-gcm', '--sizes', '32', '--seconds', '0.01', '--module', SOFTHSM_MODULE, '--token', 'bench'];
+    const wrongPin = keyward(args, undefined, { KEYWARD_HSM_PIN: '00000000' });
+    expect(wrongPin.status).toBe(1);
+    expect(wrongPin.err).toMatch(/Pkcs11Error: C_Login failed: CKR_PIN_INCORRECT/);
+    expect(wrongPin.err + wrongPin.out).not.toContain('00000000');
+    const noPin = keyward(args);
+    expect(noPin.status).toBe(1);
+    expect(noPin.err).toMatch(/HsmConfigError: .*KEYWARD_HSM_PIN/);
+  });
+
   it('catches a wrong implementation in the cross-check, reports it as an error and never times it', async () => {
     // Flips a bit of every AES-GCM ciphertext and signs the wrong message, and counts its calls.
     const calls = { encrypt: 0, sign: 0 };
