@@ -10,8 +10,8 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { chainNext, makeAuditHeadProof, validateAuditEntry, type AuditMac } from './audit-chain.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
+import { checkLimit, decodeMarker, page } from './paging.js';
 import {
-  InvalidMarkerError,
   StoreConflictError,
   StoreReferenceError,
   StoreStateError,
@@ -84,43 +84,6 @@ function sqliteCode(err: unknown): string | undefined {
 /** A view of a BLOB better-sqlite3 returned as a Buffer, so callers get plain Uint8Arrays. */
 function bytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function checkLimit(limit: number, what: string): void {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`${what} limit must be a positive integer, got ${String(limit)}`);
-}
-
-// A marker names its listing (kind and scope) and the last sort key returned, so a marker from another
-// listing, region or key is refused rather than silently misread.
-function encodeMarker(kind: string, scope: string, last: string): string {
-  return Buffer.from(JSON.stringify([kind, scope, last]), 'utf8').toString('base64url');
-}
-
-function decodeMarker(marker: string, kind: string, scope: string): string {
-  const bad = (why: string): never => {
-    throw new InvalidMarkerError(`invalid marker for this ${kind} listing: ${why}`);
-  };
-  if (typeof marker !== 'string' || !/^[A-Za-z0-9_-]+$/.test(marker)) return bad('not a marker this store issued');
-  const raw = Buffer.from(marker, 'base64url');
-  if (raw.toString('base64url') !== marker) return bad('not a marker this store issued');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return bad('not a marker this store issued');
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((x) => typeof x === 'string')) {
-    return bad('not a marker this store issued');
-  }
-  const [k, s, last] = parsed as [string, string, string];
-  if (k !== kind || s !== scope) return bad('it was issued for a different listing');
-  return last;
-}
-
-function page<T>(rows: T[], limit: number, kind: string, scope: string, sortKey: (row: T) => string): Page<T> {
-  if (rows.length <= limit) return { items: rows };
-  const items = rows.slice(0, limit);
-  return { items, nextMarker: encodeMarker(kind, scope, sortKey(items[items.length - 1]!)) };
 }
 
 type Row = Record<string, unknown>;

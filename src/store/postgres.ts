@@ -1,0 +1,564 @@
+// The shared store: PostgreSQL through `pg`, for several engine nodes on one database.
+//
+// Group commit as in sqlite.ts: commit() queues a unit; one flush at a time takes every waiting unit (up to
+// maxBatchUnits) into one transaction on a dedicated connection, each unit in its own SAVEPOINT so a unit
+// that fails is undone alone. Promises settle only after COMMIT returned with synchronous_commit = on, i.e.
+// once the WAL is flushed.
+//
+// Several nodes: every write batch first takes one transaction-scoped advisory lock (WRITE_LOCK), so batches
+// of all nodes are serialized. Under READ COMMITTED each later statement sees everything committed before
+// the lock was granted, so the batch reads the true audit head and appends to it: one chain, no fork. The
+// same lock makes every read-check-write of a batch race-free. Domain key versions are insert-only on their
+// primary key (a second insert is a StoreConflictError, never a replacement).
+
+import pg from 'pg';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { chainNext, makeAuditHeadProof, validateAuditEntry, type AuditMac } from './audit-chain.js';
+import { checkLimit, decodeMarker, page } from './paging.js';
+import { migratePostgres, PG_LATEST_SCHEMA_VERSION, WRITE_LOCK } from './postgres-migrations.js';
+import type { GroupCommitStats } from './sqlite.js';
+import {
+  StoreConflictError,
+  StoreReferenceError,
+  StoreStateError,
+  type AliasRecord,
+  type AuditEntry,
+  type AuditHeadProof,
+  type AuditRecord,
+  type DomainKeyRecord,
+  type GrantRecord,
+  type ImportTokenRecord,
+  type KeyRecord,
+  type KeyVersionRecord,
+  type Mutation,
+  type Page,
+  type Store,
+  type TagRecord,
+} from './types.js';
+
+export interface PostgresStoreOptions {
+  /** The schema the tables live in (created if missing); default `keyward`. */
+  schema?: string;
+  /** The most commit units one transaction takes. Default 1000. */
+  maxBatchUnits?: number;
+}
+
+interface Unit {
+  mutations: readonly Mutation[];
+  audit: AuditEntry;
+  resolve: (record: AuditRecord) => void;
+  reject: (err: unknown) => void;
+}
+
+const MUTATION_KINDS = new Set<Mutation['kind']>([
+  'putMeta', 'putDomainKey', 'putKey', 'destroyKey', 'putKeyVersion', 'deleteKeyVersions', 'putAlias', 'deleteAlias',
+  'putGrant', 'deleteGrant', 'putTag', 'deleteTag', 'putImportToken', 'deleteImportToken',
+]);
+
+/** SQLSTATE of a server error (23505 unique_violation, 23503 foreign_key_violation). */
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A view of a bytea pg returned as a Buffer, so callers get plain Uint8Arrays. */
+function bytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** A Buffer over a Uint8Array's bytes (pg sends Buffers as bytea). */
+function buf(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+type Row = Record<string, unknown>;
+
+const toKey = (r: Row): KeyRecord => ({
+  region: r.region as string,
+  keyId: r.key_id as string,
+  metadata: JSON.parse(r.metadata as string),
+  policy: r.policy as string,
+  settings: JSON.parse(r.settings as string),
+});
+
+const toDomainKey = (r: Row): DomainKeyRecord => ({
+  region: r.region as string,
+  domain: r.domain as string,
+  version: r.version as number,
+  token: bytes(r.token as Buffer),
+  createdAt: r.created_at as number,
+});
+
+const toKeyVersion = (r: Row): KeyVersionRecord => ({
+  region: r.region as string,
+  keyId: r.key_id as string,
+  version: r.version as number,
+  domainVersion: r.domain_version as number,
+  ekt: bytes(r.ekt as Buffer),
+  createdAt: r.created_at as number,
+  rotationType: r.rotation_type as string,
+});
+
+const toAlias = (r: Row): AliasRecord => ({
+  region: r.region as string,
+  aliasName: r.alias_name as string,
+  keyId: r.key_id as string,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+});
+
+const toGrant = (r: Row): GrantRecord => ({
+  region: r.region as string,
+  grantId: r.grant_id as string,
+  keyId: r.key_id as string,
+  grant: JSON.parse(r.document as string),
+});
+
+const toTag = (r: Row): TagRecord => ({
+  region: r.region as string,
+  keyId: r.key_id as string,
+  tagKey: r.tag_key as string,
+  tagValue: r.tag_value as string,
+});
+
+const toImportToken = (r: Row): ImportTokenRecord => ({
+  region: r.region as string,
+  importToken: r.import_token as string,
+  keyId: r.key_id as string,
+  wrappedPrivateKey: bytes(r.wrapped_private_key as Buffer),
+  params: JSON.parse(r.params as string),
+  expiresAt: r.expires_at as number,
+});
+
+// bigint columns come back as strings from pg; seq stays far below 2^53.
+const toAudit = (r: Row): AuditRecord => ({
+  seq: Number(r.seq),
+  time: r.time as number,
+  requestId: r.request_id as string,
+  principal: r.principal as string,
+  operation: r.operation as string,
+  region: r.region as string,
+  keyId: r.key_id as string | null,
+  encryptionContext: r.encryption_context === null ? null : JSON.parse(r.encryption_context as string),
+  outcome: r.outcome as string,
+  prevHash: bytes(r.prev_hash as Buffer),
+  hash: bytes(r.hash as Buffer),
+});
+
+const SQL = {
+  putMeta: 'INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+  getMeta: 'SELECT value FROM meta WHERE name = $1',
+  // Never an upsert: replacing a domain key version would orphan every token wrapped under the old one.
+  putDomainKey: 'INSERT INTO domain_keys (region, domain, version, token, created_at) VALUES ($1, $2, $3, $4, $5)',
+  domainKeys: 'SELECT * FROM domain_keys WHERE region = $1 AND domain = $2 ORDER BY version',
+  putKey: `INSERT INTO keys (region, key_id, metadata, policy, settings) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (region, key_id) DO UPDATE SET metadata = excluded.metadata, policy = excluded.policy, settings = excluded.settings`,
+  destroyKey: 'DELETE FROM keys WHERE region = $1 AND key_id = $2',
+  getKey: 'SELECT * FROM keys WHERE region = $1 AND key_id = $2',
+  listKeys: 'SELECT * FROM keys WHERE region = $1 AND key_id > $2 ORDER BY key_id LIMIT $3',
+  allKeys: 'SELECT * FROM keys ORDER BY region, key_id',
+  putKeyVersion: `INSERT INTO key_versions (region, key_id, version, domain_version, ekt, created_at, rotation_type)
+    VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (region, key_id, version) DO UPDATE SET
+    domain_version = excluded.domain_version, ekt = excluded.ekt, created_at = excluded.created_at, rotation_type = excluded.rotation_type`,
+  deleteKeyVersions: 'DELETE FROM key_versions WHERE region = $1 AND key_id = $2',
+  keyVersions: 'SELECT * FROM key_versions WHERE region = $1 AND key_id = $2 ORDER BY version',
+  insertAlias: 'INSERT INTO aliases (region, alias_name, key_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)',
+  putAlias: `INSERT INTO aliases (region, alias_name, key_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (region, alias_name) DO UPDATE SET key_id = excluded.key_id, created_at = excluded.created_at, updated_at = excluded.updated_at`,
+  deleteAlias: 'DELETE FROM aliases WHERE region = $1 AND alias_name = $2',
+  getAlias: 'SELECT * FROM aliases WHERE region = $1 AND alias_name = $2',
+  listAliases: 'SELECT * FROM aliases WHERE region = $1 AND alias_name > $2 ORDER BY alias_name LIMIT $3',
+  listAliasesOfKey: 'SELECT * FROM aliases WHERE region = $1 AND key_id = $2 AND alias_name > $3 ORDER BY alias_name LIMIT $4',
+  putGrant: `INSERT INTO grants (region, grant_id, key_id, document) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (region, grant_id) DO UPDATE SET key_id = excluded.key_id, document = excluded.document`,
+  deleteGrant: 'DELETE FROM grants WHERE region = $1 AND grant_id = $2',
+  getGrant: 'SELECT * FROM grants WHERE region = $1 AND grant_id = $2',
+  listGrants: 'SELECT * FROM grants WHERE region = $1 AND key_id = $2 AND grant_id > $3 ORDER BY grant_id LIMIT $4',
+  allGrants: 'SELECT * FROM grants WHERE region = $1 ORDER BY grant_id',
+  putTag: `INSERT INTO tags (region, key_id, tag_key, tag_value) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (region, key_id, tag_key) DO UPDATE SET tag_value = excluded.tag_value`,
+  deleteTag: 'DELETE FROM tags WHERE region = $1 AND key_id = $2 AND tag_key = $3',
+  tags: 'SELECT * FROM tags WHERE region = $1 AND key_id = $2 ORDER BY tag_key',
+  putImportToken: `INSERT INTO import_tokens (region, import_token, key_id, wrapped_private_key, params, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (region, import_token) DO UPDATE SET key_id = excluded.key_id,
+    wrapped_private_key = excluded.wrapped_private_key, params = excluded.params, expires_at = excluded.expires_at`,
+  deleteImportToken: 'DELETE FROM import_tokens WHERE region = $1 AND import_token = $2',
+  getImportToken: 'SELECT * FROM import_tokens WHERE region = $1 AND import_token = $2',
+  insertAudit: `INSERT INTO audit_log (seq, time, request_id, principal, operation, region, key_id,
+    encryption_context, outcome, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+  lastAudit: 'SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1',
+  lastAuditLink: 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+  readAudit: 'SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2',
+  putHead: `INSERT INTO audit_head (id, seq, hash, head_mac) VALUES (1, $1, $2, $3)
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, head_mac = excluded.head_mac`,
+  getHead: 'SELECT seq, hash, head_mac FROM audit_head WHERE id = 1',
+} as const;
+
+export class PostgresStore implements Store {
+  readonly schemaVersion: number;
+  private readonly queue: Unit[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private flushing: Promise<void> | undefined;
+  private mac: AuditMac | undefined;
+  private closed = false;
+  private readonly counters: GroupCommitStats = { transactions: 0, committedUnits: 0, failedUnits: 0, largestBatch: 0 };
+
+  /** Use openPostgresStore(): it connects and migrates the database first. */
+  constructor(
+    private readonly pool: Pool,
+    schemaVersion: number,
+    private readonly maxBatchUnits: number,
+  ) {
+    this.schemaVersion = schemaVersion;
+  }
+
+  /** A snapshot of the group-commit counters. */
+  get stats(): GroupCommitStats {
+    return { ...this.counters };
+  }
+
+  setAuditMac(mac: (data: Uint8Array) => Uint8Array): void {
+    if (typeof mac !== 'function') throw new TypeError('setAuditMac expects a function');
+    this.mac = mac;
+  }
+
+  commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
+    try {
+      if (this.closed) throw new StoreStateError('the store is closed');
+      if (this.mac === undefined) throw new StoreStateError('commit() before setAuditMac(): the audit chain has no MAC yet');
+      if (!Array.isArray(mutations)) throw new TypeError('commit expects an array of mutations');
+      mutations.forEach((m, i) => {
+        if (typeof m !== 'object' || m === null || !MUTATION_KINDS.has(m.kind)) {
+          throw new TypeError(`mutation ${i} has an unknown kind: ${String((m as { kind?: unknown } | null)?.kind)}`);
+        }
+      });
+      validateAuditEntry(audit);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<AuditRecord>((resolve, reject) => {
+      this.queue.push({ mutations: [...mutations], audit, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  // One flush at a time; the next starts on the turn after the last one settled, so the callers it woke
+  // have queued their next units by then.
+  private schedule(): void {
+    if (this.scheduled !== undefined || this.flushing !== undefined || this.queue.length === 0) return;
+    this.scheduled = setImmediate(() => {
+      this.scheduled = undefined;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        this.schedule();
+      });
+    });
+  }
+
+  /** Writes up to maxBatchUnits queued units in one transaction and settles their promises. */
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatchUnits);
+    if (batch.length === 0) return;
+    const mac = this.mac!;
+    const committed: Array<[Unit, AuditRecord]> = [];
+    const failed: Array<[Unit, unknown]> = [];
+    let client: PoolClient | undefined;
+    try {
+      client = await this.pool.connect();
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      // Read under the lock: another node may have appended since our last batch.
+      const last = (await client.query(SQL.lastAuditLink)).rows[0] as { seq: string; hash: Buffer } | undefined;
+      let head: { seq: number; hash: Uint8Array } | undefined = last && { seq: Number(last.seq), hash: bytes(last.hash) };
+      for (const unit of batch) {
+        await client.query('SAVEPOINT unit');
+        try {
+          for (const m of unit.mutations) await this.apply(client, m);
+          const record = chainNext(mac, head, unit.audit);
+          await this.insertAudit(client, record);
+          await client.query('RELEASE unit');
+          committed.push([unit, record]);
+          head = record;
+        } catch (err) {
+          await client.query('ROLLBACK TO unit');
+          await client.query('RELEASE unit');
+          failed.push([unit, err]);
+        }
+      }
+      if (committed.length > 0) {
+        const proof = makeAuditHeadProof(mac, head!);
+        await client.query(SQL.putHead, [proof.seq, buf(proof.hash), buf(proof.headMac)]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      // The batch is lost as a whole (connection, server or rollback failure): every unit rejects with why.
+      await client?.query('ROLLBACK').catch(() => undefined);
+      client?.release(err instanceof Error ? err : true);
+      this.counters.failedUnits += batch.length;
+      for (const u of batch) u.reject(err);
+      return;
+    }
+    client.release();
+    this.counters.transactions++;
+    this.counters.committedUnits += committed.length;
+    this.counters.failedUnits += failed.length;
+    this.counters.largestBatch = Math.max(this.counters.largestBatch, committed.length);
+    for (const [u, record] of committed) u.resolve(record);
+    for (const [u, err] of failed) u.reject(err);
+  }
+
+  private async insertAudit(c: PoolClient, r: AuditRecord): Promise<void> {
+    await c.query(SQL.insertAudit, [
+      r.seq,
+      r.time + 0,
+      r.requestId,
+      r.principal,
+      r.operation,
+      r.region,
+      r.keyId,
+      r.encryptionContext === null ? null : JSON.stringify(r.encryptionContext),
+      r.outcome,
+      buf(r.prevHash),
+      buf(r.hash),
+    ]);
+  }
+
+  private async apply(c: PoolClient, m: Mutation): Promise<void> {
+    try {
+      await this.applyUnchecked(c, m);
+    } catch (err) {
+      const state = sqlState(err);
+      if (state === '23503') {
+        const ref = 'record' in m ? m.record : undefined;
+        const keyId = ref && 'keyId' in ref ? ref.keyId : '?';
+        throw new StoreReferenceError(`${m.kind}: key ${keyId} does not exist in region ${ref?.region ?? '?'}`, { cause: err });
+      }
+      if (state === '23505' && m.kind === 'putDomainKey') {
+        const r = m.record;
+        throw new StoreConflictError(`domain key ${r.region}/${r.domain} version ${r.version} already exists`, { cause: err });
+      }
+      if (state === '23505' && m.kind === 'putAlias') {
+        throw new StoreConflictError(`alias ${m.record.aliasName} already exists in region ${m.record.region}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async applyUnchecked(c: PoolClient, m: Mutation): Promise<void> {
+    switch (m.kind) {
+      case 'putMeta':
+        if (!(m.value instanceof Uint8Array)) throw new TypeError('putMeta value must be a Uint8Array');
+        await c.query(SQL.putMeta, [m.name, buf(m.value)]);
+        return;
+      case 'putDomainKey': {
+        const r = m.record;
+        await c.query(SQL.putDomainKey, [r.region, r.domain, r.version, buf(r.token), r.createdAt]);
+        return;
+      }
+      case 'putKey': {
+        const r = m.record;
+        await c.query(SQL.putKey, [r.region, r.keyId, JSON.stringify(r.metadata), r.policy, JSON.stringify(r.settings)]);
+        return;
+      }
+      case 'destroyKey':
+        await c.query(SQL.destroyKey, [m.region, m.keyId]);
+        return;
+      case 'putKeyVersion': {
+        const r = m.record;
+        await c.query(SQL.putKeyVersion, [r.region, r.keyId, r.version, r.domainVersion, buf(r.ekt), r.createdAt, r.rotationType]);
+        return;
+      }
+      case 'deleteKeyVersions':
+        await c.query(SQL.deleteKeyVersions, [m.region, m.keyId]);
+        return;
+      case 'putAlias': {
+        const r = m.record;
+        await c.query(m.mustNotExist ? SQL.insertAlias : SQL.putAlias, [r.region, r.aliasName, r.keyId, r.createdAt, r.updatedAt]);
+        return;
+      }
+      case 'deleteAlias':
+        await c.query(SQL.deleteAlias, [m.region, m.aliasName]);
+        return;
+      case 'putGrant': {
+        const r = m.record;
+        await c.query(SQL.putGrant, [r.region, r.grantId, r.keyId, JSON.stringify(r.grant)]);
+        return;
+      }
+      case 'deleteGrant':
+        await c.query(SQL.deleteGrant, [m.region, m.grantId]);
+        return;
+      case 'putTag': {
+        const r = m.record;
+        await c.query(SQL.putTag, [r.region, r.keyId, r.tagKey, r.tagValue]);
+        return;
+      }
+      case 'deleteTag':
+        await c.query(SQL.deleteTag, [m.region, m.keyId, m.tagKey]);
+        return;
+      case 'putImportToken': {
+        const r = m.record;
+        await c.query(SQL.putImportToken, [r.region, r.importToken, r.keyId, buf(r.wrappedPrivateKey), JSON.stringify(r.params), r.expiresAt]);
+        return;
+      }
+      case 'deleteImportToken':
+        await c.query(SQL.deleteImportToken, [m.region, m.importToken]);
+        return;
+    }
+  }
+
+  /** Runs a read query; after close() it fails with StoreStateError rather than pg's pool error. */
+  private async rows(sql: string, params: unknown[]): Promise<Row[]> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    return (await this.pool.query(sql, params)).rows as Row[];
+  }
+
+  async getMeta(name: string): Promise<Uint8Array | undefined> {
+    const [row] = await this.rows(SQL.getMeta, [name]);
+    return row && bytes(row.value as Buffer);
+  }
+
+  async putMetaUnaudited(name: string, value: Uint8Array): Promise<void> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    if (!(value instanceof Uint8Array)) throw new TypeError('putMetaUnaudited value must be a Uint8Array');
+    await this.pool.query(SQL.putMeta, [name, buf(value)]);
+  }
+
+  async domainKeys(region: string, domain: string): Promise<DomainKeyRecord[]> {
+    return (await this.rows(SQL.domainKeys, [region, domain])).map(toDomainKey);
+  }
+
+  async getKey(region: string, keyId: string): Promise<KeyRecord | undefined> {
+    const [row] = await this.rows(SQL.getKey, [region, keyId]);
+    return row && toKey(row);
+  }
+
+  async listKeys(region: string, limit: number, marker?: string): Promise<Page<KeyRecord>> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    checkLimit(limit, 'listKeys');
+    const after = marker === undefined ? '' : decodeMarker(marker, 'keys', region);
+    const rows = (await this.rows(SQL.listKeys, [region, after, limit + 1])).map(toKey);
+    return page(rows, limit, 'keys', region, (r) => r.keyId);
+  }
+
+  async allKeys(): Promise<KeyRecord[]> {
+    return (await this.rows(SQL.allKeys, [])).map(toKey);
+  }
+
+  async keyVersions(region: string, keyId: string): Promise<KeyVersionRecord[]> {
+    return (await this.rows(SQL.keyVersions, [region, keyId])).map(toKeyVersion);
+  }
+
+  async getAlias(region: string, aliasName: string): Promise<AliasRecord | undefined> {
+    const [row] = await this.rows(SQL.getAlias, [region, aliasName]);
+    return row && toAlias(row);
+  }
+
+  async listAliases(region: string, keyId: string | undefined, limit: number, marker?: string): Promise<Page<AliasRecord>> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    checkLimit(limit, 'listAliases');
+    const scope = keyId === undefined ? region : `${region}\u0000${keyId}`;
+    const after = marker === undefined ? '' : decodeMarker(marker, 'aliases', scope);
+    const rows =
+      keyId === undefined
+        ? await this.rows(SQL.listAliases, [region, after, limit + 1])
+        : await this.rows(SQL.listAliasesOfKey, [region, keyId, after, limit + 1]);
+    return page(rows.map(toAlias), limit, 'aliases', scope, (r) => r.aliasName);
+  }
+
+  async getGrant(region: string, grantId: string): Promise<GrantRecord | undefined> {
+    const [row] = await this.rows(SQL.getGrant, [region, grantId]);
+    return row && toGrant(row);
+  }
+
+  async listGrants(region: string, keyId: string, limit: number, marker?: string): Promise<Page<GrantRecord>> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    checkLimit(limit, 'listGrants');
+    const scope = `${region}\u0000${keyId}`;
+    const after = marker === undefined ? '' : decodeMarker(marker, 'grants', scope);
+    const rows = (await this.rows(SQL.listGrants, [region, keyId, after, limit + 1])).map(toGrant);
+    return page(rows, limit, 'grants', scope, (r) => r.grantId);
+  }
+
+  async allGrants(region: string): Promise<GrantRecord[]> {
+    return (await this.rows(SQL.allGrants, [region])).map(toGrant);
+  }
+
+  async tags(region: string, keyId: string): Promise<TagRecord[]> {
+    return (await this.rows(SQL.tags, [region, keyId])).map(toTag);
+  }
+
+  async getImportToken(region: string, importToken: string): Promise<ImportTokenRecord | undefined> {
+    const [row] = await this.rows(SQL.getImportToken, [region, importToken]);
+    return row && toImportToken(row);
+  }
+
+  async readAudit(fromSeq: number, limit: number): Promise<AuditRecord[]> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    if (!Number.isSafeInteger(fromSeq)) throw new RangeError(`readAudit fromSeq must be an integer, got ${String(fromSeq)}`);
+    checkLimit(limit, 'readAudit');
+    return (await this.rows(SQL.readAudit, [fromSeq, limit])).map(toAudit);
+  }
+
+  async auditHead(): Promise<AuditRecord | undefined> {
+    const [row] = await this.rows(SQL.lastAudit, []);
+    return row && toAudit(row);
+  }
+
+  async auditHeadProof(): Promise<AuditHeadProof | null> {
+    const [row] = await this.rows(SQL.getHead, []);
+    return row ? { seq: Number(row.seq), hash: bytes(row.hash as Buffer), headMac: bytes(row.head_mac as Buffer) } : null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.scheduled !== undefined) {
+      clearImmediate(this.scheduled);
+      this.scheduled = undefined;
+    }
+    while (this.flushing !== undefined || this.queue.length > 0) {
+      if (this.flushing !== undefined) await this.flushing;
+      else await this.flush();
+    }
+    await this.pool.end();
+  }
+}
+
+/**
+ * Connects to PostgreSQL (a connection URL or a pg PoolConfig), creates the schema if missing and migrates
+ * it. Every connection runs with synchronous_commit = on (a commit is durable when it returns) and the
+ * store's schema as search_path.
+ * @throws StoreSchemaError when the database was written by a newer schema
+ */
+export async function openPostgresStore(conn: string | PoolConfig, opts: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const schema = opts.schema ?? 'keyward';
+  const maxBatchUnits = opts.maxBatchUnits ?? 1000;
+  if (typeof conn !== 'string' && (typeof conn !== 'object' || conn === null)) throw new TypeError('openPostgresStore needs a connection URL or a pg PoolConfig');
+  if (typeof conn === 'string' && conn === '') throw new TypeError('openPostgresStore needs a connection URL or a pg PoolConfig');
+  if (typeof schema !== 'string' || !SCHEMA_RE.test(schema)) throw new RangeError(`schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`);
+  if (!Number.isSafeInteger(maxBatchUnits) || maxBatchUnits < 1) throw new RangeError(`maxBatchUnits must be a positive integer, got ${maxBatchUnits}`);
+
+  const base: PoolConfig = typeof conn === 'string' ? { connectionString: conn } : { ...conn };
+  const pool = new pg.Pool({ ...base, options: `${base.options ?? ''} -c synchronous_commit=on -c search_path=${schema}`.trim() });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch(async (err: unknown) => {
+        // Two nodes creating the schema at once: one wins, the other sees it exist.
+        if (sqlState(err) !== '23505' && sqlState(err) !== '42P06') throw err;
+      });
+      const version = await migratePostgres(client);
+      if (version !== PG_LATEST_SCHEMA_VERSION) throw new Error(`migrated to schema ${version}, expected ${PG_LATEST_SCHEMA_VERSION}`);
+      return new PostgresStore(pool, version, maxBatchUnits);
+    } finally {
+      client.release();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+}
