@@ -69,7 +69,8 @@ TLS (SSL offload):
                                  a self-signed certificate or (--csr) a CSR, signed where the key lives
 
 benchmark:
-  bench [--suite LIST] [--providers wasm,node,pkcs11] [--seconds S] [--html FILE] [--module PATH --token LABEL]
+  bench [--suite LIST] [--providers wasm,node,pkcs11] [--seconds S] [--html FILE]
+        [--module PATH --token LABEL]
                                  ops/s, MB/s and latency of the WASM core, OpenSSL and your HSM on this
                                  machine, each checked against OpenSSL first; \`keyward bench --help\` says more
   bench compare A.json B.json    the ratios between two reports of bench --json
