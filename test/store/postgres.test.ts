@@ -1,0 +1,110 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreSchemaError } from '../../src/store/migrations.js';
+import { openPostgresStore, type PostgresStore } from '../../src/store/postgres.js';
+import { PG_LATEST_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
+import { StoreConflictError, type Mutation } from '../../src/store/types.js';
+import { startPostgres, type TestPostgres } from './_postgres.js';
+import { allAudit, audit, key, mac, R, storeConformance, verify } from './store-conformance.js';
+
+let server: TestPostgres;
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(() => server?.stop());
+
+let schemaNo = 0;
+// Each location is a schema of the one test database: isolated, and cheap to create.
+const newSchema = (): string => `store_${++schemaNo}`;
+
+async function open(schema: string): Promise<PostgresStore> {
+  const store = await openPostgresStore(server.url, { schema });
+  store.setAuditMac(mac);
+  return store;
+}
+
+storeConformance('PostgresStore', { location: newSchema, open: (schema, opts) => openPostgresStore(server.url, { schema, ...opts }) });
+
+describe('PostgresStore: several nodes on one database', () => {
+  it('keeps one valid audit chain when two nodes commit at the same time', async () => {
+    const schema = newSchema();
+    const a = await open(schema);
+    const b = await open(schema);
+    const work = (s: PostgresStore, node: string) =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, c) => {
+          for (let i = 0; i < 10; i++) await s.commit([key(`${node}-${c}-${i}`)], audit(`${node}-${c}-${i}`));
+        }),
+      );
+    await Promise.all([work(a, 'a'), work(b, 'b')]);
+    const records = await allAudit(a);
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(new Set(records.map((r) => r.requestId)).size).toBe(400);
+    // Both nodes' batches interleave in the chain, which still verifies, head included.
+    expect(a.stats.transactions).toBeGreaterThan(1);
+    expect(b.stats.transactions).toBeGreaterThan(1);
+    expect(await verify(b)).toEqual({ ok: true, count: 400, headSeq: 400 });
+    expect(await b.allKeys()).toHaveLength(400);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('lets exactly one node create a domain key version that both race for', async () => {
+    const schema = newSchema();
+    const nodes = await Promise.all([open(schema), open(schema), open(schema)]);
+    const dk = (n: number): Mutation => ({ kind: 'putDomainKey', record: { region: R, domain: 'acct-1', version: 1, token: new Uint8Array([n]), createdAt: n } });
+    const results = await Promise.allSettled(nodes.map((s, n) => s.commit([dk(n)], audit(`dk-${n}`))));
+    const won = results.flatMap((r, n) => (r.status === 'fulfilled' ? [n] : []));
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StoreConflictError);
+    expect((await nodes[0]!.domainKeys(R, 'acct-1')).map((d) => [...d.token])).toEqual([[won[0]]]);
+    expect(await verify(nodes[1]!)).toEqual({ ok: true, count: 1, headSeq: 1 });
+    await Promise.all(nodes.map((s) => s.close()));
+  });
+});
+
+describe('PostgresStore: schema', () => {
+  it('creates the schema with its version row, and two nodes opening one new schema migrate it once', async () => {
+    const schema = newSchema();
+    const stores = await Promise.all([openPostgresStore(server.url, { schema }), openPostgresStore(server.url, { schema })]);
+    expect(stores.map((s) => s.schemaVersion)).toEqual([PG_LATEST_SCHEMA_VERSION, PG_LATEST_SCHEMA_VERSION]);
+    await Promise.all(stores.map((s) => s.close()));
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      const versions = await client.query(`SELECT version FROM ${schema}.keyward_schema ORDER BY version`);
+      expect(versions.rows).toEqual([{ version: 1 }]);
+      const tables = await client.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name', [schema]);
+      expect(tables.rows.map((r) => r.table_name)).toEqual([
+        'aliases', 'audit_head', 'audit_log', 'domain_keys', 'grants', 'import_tokens', 'key_versions', 'keys', 'keyward_schema', 'meta', 'tags',
+      ]);
+      // synchronous_commit is on for the store's connections whatever the database default says.
+      await client.query('ALTER DATABASE keyward_test SET synchronous_commit = off');
+      const store = await open(schema);
+      const pool = (store as unknown as { pool: pg.Pool }).pool;
+      expect((await pool.query('SHOW synchronous_commit')).rows[0]).toEqual({ synchronous_commit: 'on' });
+      await store.close();
+    } finally {
+      await client.query('ALTER DATABASE keyward_test RESET synchronous_commit');
+      await client.end();
+    }
+  });
+
+  it('refuses a database written by a newer schema, and leaves it untouched', async () => {
+    const schema = newSchema();
+    await (await openPostgresStore(server.url, { schema })).close();
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    await client.query(`INSERT INTO ${schema}.keyward_schema (version) VALUES ($1)`, [PG_LATEST_SCHEMA_VERSION + 1]);
+    const err = await openPostgresStore(server.url, { schema }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreSchemaError);
+    expect(err).toMatchObject({ found: PG_LATEST_SCHEMA_VERSION + 1, supported: PG_LATEST_SCHEMA_VERSION });
+    expect((await client.query(`SELECT max(version) AS v FROM ${schema}.keyward_schema`)).rows[0]).toEqual({ v: PG_LATEST_SCHEMA_VERSION + 1 });
+    await client.end();
+  });
+
+  it('refuses bad options and an unreachable server with clear errors', async () => {
+    await expect(openPostgresStore('')).rejects.toThrow(TypeError);
+    await expect(openPostgresStore(server.url, { schema: 'Bad; DROP' })).rejects.toThrow(/schema must be a lower-case SQL identifier/);
+    await expect(openPostgresStore('postgresql://nobody@127.0.0.1:1/none')).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
