@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { consoleLine, CrossValidationError, machine, markdownTable, runAsyncSuite, runSuite, type AsyncSuite, type Row, type Suite } from './harness.js';
 import { ecdsaSuites } from './suites/ecdsa.js';
+import { hsmSuites, type MeasuredSuite } from './suites/hsm.js';
 import { kmsSuites } from './suites/kms.js';
 import { rsaSuites } from './suites/rsa.js';
 import { symmetricSuites } from './suites/symmetric.js';
 import { tlsSuites } from './suites/tls.js';
 import { checkTargets } from './targets.js';
 
-const ALL: (Suite | AsyncSuite)[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites, ...kmsSuites, ...tlsSuites];
+const ALL: (Suite | AsyncSuite | MeasuredSuite)[] = [...symmetricSuites, ...ecdsaSuites, ...rsaSuites, ...kmsSuites, ...tlsSuites, ...hsmSuites];
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +42,7 @@ const rows: Row[] = [];
 try {
   for (const suite of suites) {
     const opts = { time, warmupTime: Math.min(200, time / 2), onRow: (r: Row) => console.log(consoleLine(r)) };
-    rows.push(...('batch' in suite ? await runAsyncSuite(suite, opts) : await runSuite(suite, opts)));
+    rows.push(...('measure' in suite ? await suite.measure(opts) : 'batch' in suite ? await runAsyncSuite(suite, opts) : await runSuite(suite, opts)));
     console.log();
   }
 } catch (e) {
