@@ -30,6 +30,12 @@ export interface EngineOptions {
   /** Default key-policy principals for CreateKey without a Policy; empty means the caller. */
   keyAdministrators: string[];
   keyUsers: string[];
+  /**
+   * Keep loaded keys (record, versions, grants, parsed policy) in memory; default true. False when other
+   * engine nodes change the same store (PostgreSQL): every use then reads the key afresh, so a rotation,
+   * deletion, policy or grant change made by another node is seen at once.
+   */
+  cacheKeys?: boolean;
 }
 
 /** One operation in flight: what its audit record will say and what it will commit. */
@@ -95,6 +101,7 @@ export class Engine {
   /** Bumped whenever a key changes, so a load that raced a commit does not cache stale state. */
   private readonly generation = new Map<string, number>();
   private readonly locks = new Map<string, Promise<void>>();
+  private readonly cacheKeys: boolean;
 
   constructor(o: EngineOptions) {
     if (!ACCOUNT_RE.test(o.account)) throw new ValidationException(`expected a 12-digit account id, got ${JSON.stringify(o.account)}`);
@@ -106,6 +113,7 @@ export class Engine {
     this.now = o.now;
     this.keyAdministrators = o.keyAdministrators;
     this.keyUsers = o.keyUsers;
+    this.cacheKeys = o.cacheKeys ?? true;
   }
 
   arn(region: string, keyId: string): string {
@@ -211,7 +219,7 @@ export class Engine {
       decisions: policy.statements.every((st) => st.conditions.length === 0) ? new Map() : undefined,
       grants,
     };
-    if ((this.generation.get(id) ?? 0) === gen) this.cache.set(id, entry);
+    if (this.cacheKeys && (this.generation.get(id) ?? 0) === gen) this.cache.set(id, entry);
     return entry;
   }
 

@@ -11,8 +11,9 @@ import { WasmProvider } from '../crypto/wasm-provider.js';
 import { KeyHierarchy } from '../keys/hierarchy.js';
 import { createUnsealKeyFile, loadUnsealKey, UnsealError, UNSEAL_KEY_ENV } from '../keys/unseal.js';
 import { AuditChainVerifier, type AuditVerifyResult } from '../store/audit-chain.js';
-import { openSqliteStore, type SqliteStore } from '../store/sqlite.js';
-import type { AuditRecord } from '../store/types.js';
+import type { PoolConfig } from 'pg';
+import { openSqliteStore } from '../store/sqlite.js';
+import type { AuditRecord, Store } from '../store/types.js';
 import { Engine, SYSTEM_PRINCIPAL, isRegionName, type Call } from './engine.js';
 import { ValidationException } from './errors.js';
 import * as aliases from './ops-aliases.js';
@@ -55,6 +56,13 @@ export interface KeywardOptions {
   maintenanceIntervalMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * Keep the keys in PostgreSQL instead of `<dir>/keyward.db`, shared by every engine node given the same
+   * database (and the same unseal key or HSM). The unseal key and the lock file still live in `dir`, one
+   * dir per node. Keys are then read from the database on every use (no key cache), so changes made by
+   * other nodes are seen at once.
+   */
+  store?: { postgres: string | PoolConfig; schema?: string };
 }
 
 const STORE_FILE = 'keyward.db';
@@ -102,7 +110,7 @@ function alive(pid: number): boolean {
 
 interface Shared {
   engine: Engine;
-  store: SqliteStore;
+  store: Store;
   lockPath: string;
   /** The HSM provider this Keyward opened (hsm option), closed with it. */
   hsm: Pkcs11Provider | HsmCluster | undefined;
@@ -130,14 +138,24 @@ export class Keyward {
     }
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const lockPath = takeLock(dir);
-    let store: SqliteStore | undefined;
+    let store: Store | undefined;
     let hsm: Pkcs11Provider | HsmCluster | undefined;
     try {
-      const fresh = !existsSync(join(dir, STORE_FILE));
-      if (fresh && opts.create === false) throw new UnsealError(`no Keyward store in ${dir} (run keyward init)`);
-      // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
-      if (fresh) closeSync(openSync(join(dir, STORE_FILE), 'wx', 0o600));
-      store = await openSqliteStore(join(dir, STORE_FILE));
+      const pgStore = opts.store?.postgres;
+      if (pgStore !== undefined) {
+        // Loaded only for PostgreSQL: an embedded Keyward never loads pg.
+        const { openPostgresStore } = await import('../store/postgres.js');
+        store = await openPostgresStore(pgStore, opts.store?.schema !== undefined ? { schema: opts.store.schema } : {});
+        if (opts.create === false && (await KeyHierarchy.storeMode(store)) === undefined) {
+          throw new UnsealError('no Keyward store in the PostgreSQL database (run keyward init with it)');
+        }
+      } else {
+        const fresh = !existsSync(join(dir, STORE_FILE));
+        if (fresh && opts.create === false) throw new UnsealError(`no Keyward store in ${dir} (run keyward init)`);
+        // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+        if (fresh) closeSync(openSync(join(dir, STORE_FILE), 'wx', 0o600));
+        store = await openSqliteStore(join(dir, STORE_FILE));
+      }
       let unsealKey = opts.unsealKey;
       const mode = await KeyHierarchy.storeMode(store);
       // An HSM-backed store has no unseal key: the hierarchy then names the missing HSM config.
@@ -160,6 +178,7 @@ export class Keyward {
       const engine = new Engine({
         store, hierarchy, provider, region, account, now: opts.now ?? Date.now,
         keyAdministrators: opts.keyAdministrators ?? [], keyUsers: opts.keyUsers ?? [],
+        cacheKeys: pgStore === undefined,
       });
       const shared: Shared = { engine, store, lockPath, hsm, timer: undefined, closed: false };
       const kw = new Keyward(shared, opts.principal ?? `arn:aws:iam::${account}:root`, region);
