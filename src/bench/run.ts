@@ -67,8 +67,12 @@ export async function runBench(o: BenchOptions): Promise<Report> {
           row = { ...key, provider: name, ops: t.ops, seconds: t.seconds, opsPerSec: t.opsPerSec, mbPerSec: (t.opsPerSec * c.size) / 1e6, p50us: t.p50us, p99us: t.p99us, ratio: null };
         } catch (e) {
           row = { ...key, provider: name, error: message(e) };
-        } finally {
+        }
+        // A provider that cannot release its keys is in error too; the run goes on with the next one.
+        try {
           await prepared.release();
+        } catch (e) {
+          row = { ...key, provider: name, error: `releasing: ${message(e)}` };
         }
       }
       rows.push(row!);
