@@ -3,6 +3,7 @@
 // closed cleanly). Settings come from flags, KEYWARD_SERVE_* and a config file (serve-config.ts).
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Keyward } from '../kms/keyward.js';
 import { CredentialStore } from '../server/credentials.js';
 import { KmsError } from '../kms/errors.js';
@@ -16,6 +17,7 @@ import { resolveServeConfig } from './serve-config.js';
 export const SERVE_HELP = `usage: keyward [--dir DIR] [--region REGION] serve [--config FILE] [--port PORT] [--host HOST]
                      [--cert FILE --key FILE] [--max-body BYTES] [--drain-timeout SECONDS] [--quiet]
                      [--no-metrics] [--no-xks] [--xks-path-prefix PREFIX] [--xks-region REGION]
+                     [--postgres URL]
 
 Serves the AWS KMS JSON 1.1 API (POST / with X-Amz-Target: TrentService.<Operation>) over the store in
 DIR, so the AWS SDKs and CLI work against it with an endpoint override. Every request must be signed
@@ -34,6 +36,12 @@ serving (kill switch), \`keyward xks enable\` serves them again. See \`keyward x
 GET /metrics serves Prometheus metrics without authentication: keyward_requests_total{operation,status},
 keyward_request_errors_total{operation,error}, keyward_request_duration_seconds{operation} (histogram),
 keyward_requests_in_flight and keyward_hsm_member_up{member}.
+
+Several nodes: \`--postgres URL\` (or KEYWARD_POSTGRES_URL) keeps the keys in that PostgreSQL database
+(schema keyward) instead of DIR/keyward.db, shared by every \`keyward serve\` given the same URL: a key
+made through one node is usable through all, rotations and deletions are seen by all. Each node keeps its
+own DIR with the same unseal key (unseal.key or KEYWARD_UNSEAL_KEY) and its credentials files. The
+database is initialized by the first Keyward.open({ dir, store: { postgres: URL } }).
 
 options (flag / environment variable / config file key):
   --config FILE            KEYWARD_SERVE_CONFIG           a JSON object of the keys below
@@ -90,6 +98,7 @@ const serve: Command = {
     config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
     'max-body': { type: 'string' }, 'drain-timeout': { type: 'string' }, quiet: { type: 'boolean' },
     'no-metrics': { type: 'boolean' }, 'no-xks': { type: 'boolean' }, 'xks-path-prefix': { type: 'string' }, 'xks-region': { type: 'string' },
+    postgres: { type: 'string' },
   },
   operands: { min: 0, max: 0 },
   async run({ global: g, values }) {
@@ -99,9 +108,11 @@ const serve: Command = {
       throw new UsageError(`refusing to serve plain HTTP on ${c.host}: signed requests and plaintext would cross the network unencrypted; give --cert and --key, or use a loopback address`);
     }
     const tls = c.cert !== undefined ? { cert: readFileSync(c.cert), key: readFileSync(c.key!) } : undefined;
-    const dir = requireStore(g);
+    const postgres = (values.postgres as string | undefined) ?? (process.env.KEYWARD_POSTGRES_URL || undefined);
+    // With PostgreSQL, DIR holds only the unseal key, the lock and the credentials: no keyward.db.
+    const dir = postgres === undefined ? requireStore(g) : resolve(g.dir);
 
-    const kw = await Keyward.open({ dir, create: false, ...storeOptions(g) });
+    const kw = await Keyward.open({ dir, create: false, ...storeOptions(g), ...(postgres !== undefined ? { store: { postgres } } : {}) });
     let credentials: CredentialStore | undefined;
     let xksCredentials: CredentialStore | undefined;
     try {
