@@ -1,0 +1,83 @@
+// Two `keyward serve` processes (the built CLI) on one PostgreSQL store, each with its own dir holding the
+// same unseal key and credentials: a key created through one is usable through the other at once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keyward } from '../../src/kms/keyward.js';
+import { createCredential } from '../../src/server/credentials.js';
+import { BIN, requireBuild, tempDirs } from '../cli/_cli.js';
+import { startPostgres, type TestPostgres } from '../store/_postgres.js';
+
+requireBuild();
+const tmp = tempDirs();
+const ACCOUNT = '000000000000';
+let server: TestPostgres;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  server?.stop();
+});
+
+interface Node {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+  stderr: () => string;
+}
+
+function serve(dir: string, postgres: string): Promise<Node> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
+  const child = spawn(process.execPath, [BIN, '--dir', dir, 'serve', '--port', '0', '--quiet', '--postgres', postgres], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+      if (m) resolve({ child, url: m[1]!, exited, stderr: () => err });
+    });
+    void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
+  });
+}
+
+describe('two keyward serve processes on one PostgreSQL store', () => {
+  it('a key created through one node is usable, and its deletion seen, through the other', async () => {
+    const root = tmp();
+    const [dirA, dirB] = [join(root, 'a'), join(root, 'b')];
+    // Node a initializes the database; node b gets the same unseal key and credentials file.
+    await (await Keyward.open({ dir: dirA, account: ACCOUNT, store: { postgres: server.url }, maintenanceIntervalMs: 0 })).close();
+    const cred = await createCredential(dirA, `arn:aws:iam::${ACCOUNT}:user/alice`);
+    mkdirSync(dirB, { mode: 0o700 });
+    for (const f of ['unseal.key', 'credentials.json']) copyFileSync(join(dirA, f), join(dirB, f));
+
+    const [a, b] = await Promise.all([serve(dirA, server.url), serve(dirB, server.url)]);
+    const client = (url: string) =>
+      new KMSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: cred.AccessKeyId, secretAccessKey: cred.SecretAccessKey } });
+    const [ka, kb] = [client(a.url), client(b.url)];
+    try {
+      const { KeyMetadata } = await ka.send(new CreateKeyCommand({ Description: 'made through node a' }));
+      const KeyId = KeyMetadata!.KeyId!;
+      expect((await kb.send(new DescribeKeyCommand({ KeyId }))).KeyMetadata!.Description).toBe('made through node a');
+      expect((await kb.send(new ListKeysCommand({}))).Keys!.map((k) => k.KeyId)).toContain(KeyId);
+      const { CiphertextBlob } = await kb.send(new EncryptCommand({ KeyId, Plaintext: new TextEncoder().encode('one store, two nodes') }));
+      const { Plaintext } = await ka.send(new DecryptCommand({ CiphertextBlob }));
+      expect(new TextDecoder().decode(Plaintext)).toBe('one store, two nodes');
+
+      await kb.send(new ScheduleKeyDeletionCommand({ KeyId, PendingWindowInDays: 7 }));
+      await expect(ka.send(new DecryptCommand({ CiphertextBlob }))).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
+    } finally {
+      ka.destroy();
+      kb.destroy();
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+    }
+    expect([await a.exited, await b.exited], a.stderr() + b.stderr()).toEqual([0, 0]);
+  }, 60_000);
+});
