@@ -185,6 +185,15 @@ export class Engine {
       if (this.locks.get(id) === tail) this.locks.delete(id);
     });
     await prev;
+    // A store shared by several nodes locks the key across them too, until this call's commit is durable.
+    if (this.store.lockKey) {
+      const unlock = await this.store.lockKey(region, keyId);
+      const local = call.locks.get(id)!;
+      call.locks.set(id, () => {
+        unlock();
+        local();
+      });
+    }
   }
 
   invalidate(cacheId: string): void {

@@ -208,6 +208,8 @@ export class PostgresStore implements Store {
   /** Use openPostgresStore(): it connects and migrates the database first. */
   constructor(
     private readonly pool: Pool,
+    /** Connections that hold key locks, apart from `pool` so lock holders waiting to commit never starve the flush. */
+    private readonly lockPool: Pool,
     schemaVersion: number,
     private readonly maxBatchUnits: number,
   ) {
@@ -511,6 +513,32 @@ export class PostgresStore implements Store {
     return row ? { seq: Number(row.seq), hash: bytes(row.hash as Buffer), headMac: bytes(row.head_mac as Buffer) } : null;
   }
 
+  /**
+   * A session advisory lock on the key, on a connection of its own held until release: the server drops it
+   * too if this process dies. Keys whose hashes collide only serialize each other.
+   */
+  async lockKey(region: string, keyId: string): Promise<() => void> {
+    if (this.closed) throw new StoreStateError('the store is closed');
+    const name = `${region}/${keyId}`;
+    const client = await this.lockPool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [name]);
+    } catch (err) {
+      client.release(err instanceof Error ? err : true);
+      throw err;
+    }
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]).then(
+        () => client.release(),
+        // A connection that cannot unlock is discarded: closing it drops the lock on the server.
+        (err: unknown) => client.release(err instanceof Error ? err : true),
+      );
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -523,6 +551,7 @@ export class PostgresStore implements Store {
       else await this.flush();
     }
     await this.pool.end();
+    await this.lockPool.end();
   }
 }
 
@@ -541,9 +570,12 @@ export async function openPostgresStore(conn: string | PoolConfig, opts: Postgre
   if (!Number.isSafeInteger(maxBatchUnits) || maxBatchUnits < 1) throw new RangeError(`maxBatchUnits must be a positive integer, got ${maxBatchUnits}`);
 
   const base: PoolConfig = typeof conn === 'string' ? { connectionString: conn } : { ...conn };
-  const pool = new pg.Pool({ ...base, options: `${base.options ?? ''} -c synchronous_commit=on -c search_path=${schema}`.trim() });
+  const config = { ...base, options: `${base.options ?? ''} -c synchronous_commit=on -c search_path=${schema}`.trim() };
+  const pool = new pg.Pool(config);
+  const lockPool = new pg.Pool(config);
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  lockPool.on('error', () => undefined);
   try {
     const client = await pool.connect();
     try {
@@ -553,12 +585,13 @@ export async function openPostgresStore(conn: string | PoolConfig, opts: Postgre
       });
       const version = await migratePostgres(client);
       if (version !== PG_LATEST_SCHEMA_VERSION) throw new Error(`migrated to schema ${version}, expected ${PG_LATEST_SCHEMA_VERSION}`);
-      return new PostgresStore(pool, version, maxBatchUnits);
+      return new PostgresStore(pool, lockPool, version, maxBatchUnits);
     } finally {
       client.release();
     }
   } catch (err) {
     await pool.end().catch(() => undefined);
+    await lockPool.end().catch(() => undefined);
     throw err;
   }
 }

@@ -190,6 +190,14 @@ export interface Store {
   /** The stored head proof, or null when the store has none (an empty log); for `verifyAuditChain`. */
   auditHeadProof(): Promise<AuditHeadProof | null>;
 
+  /**
+   * A store several engine nodes share: holds a lock on one key, across every node, until the returned
+   * release runs. The engine takes it for a state change (read, decide, commit) and releases it once the
+   * commit is durable, so two nodes never both pick the same next version of a key. Absent on a store
+   * only one engine writes (its in-process lock suffices).
+   */
+  lockKey?(region: string, keyId: string): Promise<() => void>;
+
   /** Flushes pending commits and closes. */
   close(): Promise<void>;
 }

@@ -86,6 +86,21 @@ describe('two engine nodes on one PostgreSQL store', () => {
     expect(ops.filter((o) => o === 'GenerateDataKey')).toHaveLength(120);
   });
 
+  it('serialize changes of one key across nodes: concurrent rotations on both get distinct versions', async () => {
+    const { KeyMetadata } = await a.createKey();
+    const id = KeyMetadata.KeyId;
+    const rotateAndEncrypt = async (kw: Keyward, i: number) => {
+      await kw.rotateKeyOnDemand({ KeyId: id });
+      return (await kw.encrypt({ KeyId: id, Plaintext: utf8(`after rotation ${i}`) })).CiphertextBlob;
+    };
+    const blobs = await Promise.all([0, 1, 2, 3].map((i) => rotateAndEncrypt(i % 2 === 0 ? a : b, i)));
+    // Four rotations, four new versions: none overwrote another's backing key.
+    expect((await b.listKeyRotations({ KeyId: id })).Rotations).toHaveLength(4);
+    for (const [i, blob] of blobs.entries()) {
+      expect(new TextDecoder().decode((await (i % 2 === 0 ? b : a).decrypt({ CiphertextBlob: blob })).Plaintext)).toBe(`after rotation ${i}`);
+    }
+  });
+
   it('refuses a second open of one dir, but not two dirs on one database', async () => {
     await expect(Keyward.open({ dir: join(root, 'a'), account: ACCOUNT, store: { postgres: server.url }, maintenanceIntervalMs: 0 })).rejects.toThrow(/already open/);
     await expect(Keyward.open({ dir: join(root, 'empty'), account: ACCOUNT, create: false, store: { postgres: server.database('blank') }, maintenanceIntervalMs: 0 }))

@@ -62,6 +62,29 @@ describe('PostgresStore: several nodes on one database', () => {
   });
 });
 
+describe('PostgresStore: key locks across nodes', () => {
+  it('holds a key against another node until released, and leaves other keys free', async () => {
+    const schema = newSchema();
+    const [a, b] = await Promise.all([open(schema), open(schema)]);
+    const release = await a.lockKey(R, 'k1');
+    let bHas = false;
+    const bWaits = b.lockKey(R, 'k1').then((r) => {
+      bHas = true;
+      return r;
+    });
+    // Another key is not held up by k1's lock.
+    (await b.lockKey(R, 'k2'))();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(bHas).toBe(false);
+    release();
+    release();
+    (await bWaits)();
+    expect(bHas).toBe(true);
+    await Promise.all([a.close(), b.close()]);
+    await expect(a.lockKey(R, 'k1')).rejects.toThrow(/the store is closed/);
+  });
+});
+
 describe('PostgresStore: schema', () => {
   it('creates the schema with its version row, and two nodes opening one new schema migrate it once', async () => {
     const schema = newSchema();
