@@ -172,9 +172,18 @@ export class Keyward {
         ...(opts.domainKeyRotationMs !== undefined ? { domainRotationMs: opts.domainKeyRotationMs } : {}),
         ...(opts.now ? { now: opts.now } : {}),
       };
-      await KeyHierarchy.initialize({ ...hopts, region });
-      const hierarchy = await KeyHierarchy.open(hopts);
-      if (!hierarchy.regions().includes(region)) await hierarchy.addRegion(region);
+      // Nodes sharing a store initialize it (or add a region) one at a time: two first opens racing would
+      // each seal their own region key, and one node would then wrap under a key the store no longer has.
+      // The lock is the store's key lock on a name no key can have (no region is named '*').
+      const unlockSetup = await store.lockKey?.('*', 'setup');
+      let hierarchy: KeyHierarchy;
+      try {
+        await KeyHierarchy.initialize({ ...hopts, region });
+        hierarchy = await KeyHierarchy.open(hopts);
+        if (!hierarchy.regions().includes(region)) await hierarchy.addRegion(region);
+      } finally {
+        unlockSetup?.();
+      }
       const engine = new Engine({
         store, hierarchy, provider, region, account, now: opts.now ?? Date.now,
         keyAdministrators: opts.keyAdministrators ?? [], keyUsers: opts.keyUsers ?? [],

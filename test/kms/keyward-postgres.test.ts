@@ -1,6 +1,7 @@
 // Two engine nodes on one PostgreSQL store: two dirs (each its own lock file) sharing one unseal key and
 // one database. Each sees the other's keys, rotations, state changes and deletions, and their concurrent
 // commits form one audit chain that verifies.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,26 @@ describe('two engine nodes on one PostgreSQL store', () => {
     expect((await b.listKeyRotations({ KeyId: id })).Rotations).toHaveLength(4);
     for (const [i, blob] of blobs.entries()) {
       expect(new TextDecoder().decode((await (i % 2 === 0 ? b : a).decrypt({ CiphertextBlob: blob })).Plaintext)).toBe(`after rotation ${i}`);
+    }
+  });
+
+  it('four nodes opening a fresh database at once all end up with the one region key the store holds', async () => {
+    const unsealKey = new Uint8Array(randomBytes(32));
+    const store = { postgres: server.database('fresh_race') };
+    const nodes = await Promise.all(
+      ['w', 'x', 'y', 'z'].map((n) => Keyward.open({ dir: join(root, n), account: ACCOUNT, store, unsealKey, maintenanceIntervalMs: 0 })),
+    );
+    try {
+      // Every node's key is usable on every other: all wrap under the one region key the store holds.
+      for (const [i, kw] of nodes.entries()) {
+        const { KeyMetadata } = await kw.createKey();
+        const blob = (await kw.encrypt({ KeyId: KeyMetadata.KeyId, Plaintext: utf8('one region key') })).CiphertextBlob;
+        const other = nodes[(i + 1) % nodes.length]!;
+        expect(new TextDecoder().decode((await other.decrypt({ CiphertextBlob: blob })).Plaintext)).toBe('one region key');
+      }
+      expect(await nodes[0]!.verifyAudit()).toMatchObject({ ok: true });
+    } finally {
+      for (const kw of nodes) await kw.close();
     }
   });
 
