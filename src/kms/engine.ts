@@ -30,12 +30,6 @@ export interface EngineOptions {
   /** Default key-policy principals for CreateKey without a Policy; empty means the caller. */
   keyAdministrators: string[];
   keyUsers: string[];
-  /**
-   * Keep loaded keys (record, versions, grants, parsed policy) in memory; default true. False when other
-   * engine nodes change the same store (PostgreSQL): every use then reads the key afresh, so a rotation,
-   * deletion, policy or grant change made by another node is seen at once.
-   */
-  cacheKeys?: boolean;
 }
 
 /** One operation in flight: what its audit record will say and what it will commit. */
@@ -62,6 +56,8 @@ interface CacheEntry {
    * depends on nothing else (the resource is this key), so the hot path skips evaluation.
    */
   decisions: Map<string, PolicyDecision> | undefined;
+  /** The store's revision of the key when loaded (stores shared by several nodes: Store.keyRevision). */
+  rev?: number;
 }
 
 const MAX_CACHED_DECISIONS = 4096;
@@ -101,7 +97,6 @@ export class Engine {
   /** Bumped whenever a key changes, so a load that raced a commit does not cache stale state. */
   private readonly generation = new Map<string, number>();
   private readonly locks = new Map<string, Promise<void>>();
-  private readonly cacheKeys: boolean;
 
   constructor(o: EngineOptions) {
     if (!ACCOUNT_RE.test(o.account)) throw new ValidationException(`expected a 12-digit account id, got ${JSON.stringify(o.account)}`);
@@ -113,7 +108,6 @@ export class Engine {
     this.now = o.now;
     this.keyAdministrators = o.keyAdministrators;
     this.keyUsers = o.keyUsers;
-    this.cacheKeys = o.cacheKeys ?? true;
   }
 
   arn(region: string, keyId: string): string {
@@ -209,9 +203,15 @@ export class Engine {
   /** A key with its policy and grants, from the cache or the store; undefined when absent. */
   async load(region: string, keyId: string): Promise<CacheEntry | undefined> {
     const id = `${region}/${keyId}`;
-    const hit = this.cache.get(id);
-    if (hit) return hit;
     const gen = this.generation.get(id) ?? 0;
+    // Other nodes may change a shared store's keys: a cached key is used only while its revision holds.
+    let rev: number | undefined;
+    if (this.store.keyRevision) {
+      rev = await this.store.keyRevision(region, keyId);
+      if (rev === undefined) return undefined;
+    }
+    const hit = this.cache.get(id);
+    if (hit && hit.rev === rev) return hit;
     const record = await this.store.getKey(region, keyId);
     if (!record) return undefined;
     const versions = await this.store.keyVersions(region, keyId);
@@ -227,8 +227,11 @@ export class Engine {
       policy,
       decisions: policy.statements.every((st) => st.conditions.length === 0) ? new Map() : undefined,
       grants,
+      ...(rev !== undefined ? { rev } : {}),
     };
-    if (this.cacheKeys && (this.generation.get(id) ?? 0) === gen) this.cache.set(id, entry);
+    // The revision was read before the key: a change landing in between leaves this entry one revision
+    // behind, so the next use reloads it rather than trusting newer data under an older number.
+    if ((this.generation.get(id) ?? 0) === gen) this.cache.set(id, entry);
     return entry;
   }
 

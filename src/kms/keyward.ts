@@ -59,8 +59,8 @@ export interface KeywardOptions {
   /**
    * Keep the keys in PostgreSQL instead of `<dir>/keyward.db`, shared by every engine node given the same
    * database (and the same unseal key or HSM). The unseal key and the lock file still live in `dir`, one
-   * dir per node. Keys are then read from the database on every use (no key cache), so changes made by
-   * other nodes are seen at once.
+   * dir per node. A cached key is checked against its revision in the database on every use (one indexed
+   * read), so changes made by other nodes are seen at once.
    */
   store?: { postgres: string | PoolConfig; schema?: string };
 }
@@ -187,7 +187,6 @@ export class Keyward {
       const engine = new Engine({
         store, hierarchy, provider, region, account, now: opts.now ?? Date.now,
         keyAdministrators: opts.keyAdministrators ?? [], keyUsers: opts.keyUsers ?? [],
-        cacheKeys: pgStore === undefined,
       });
       const shared: Shared = { engine, store, lockPath, hsm, timer: undefined, closed: false };
       const kw = new Keyward(shared, opts.principal ?? `arn:aws:iam::${account}:root`, region);

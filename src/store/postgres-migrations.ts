@@ -33,6 +33,9 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         metadata TEXT NOT NULL,
         policy   TEXT NOT NULL,
         settings TEXT NOT NULL,
+        -- Bumped by every change of the key, its versions or its grants (putKey and the triggers below):
+        -- a node validates its cached copy of the key by this one number.
+        rev      BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (region, key_id)
       );
 
@@ -69,6 +72,15 @@ export const PG_MIGRATIONS: readonly Migration[] = [
         FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
       );
       CREATE INDEX grants_by_key ON grants (region, key_id, grant_id);
+
+      CREATE FUNCTION bump_key_rev() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP <> 'INSERT' THEN UPDATE keys SET rev = rev + 1 WHERE region = OLD.region AND key_id = OLD.key_id; END IF;
+        IF TG_OP <> 'DELETE' THEN UPDATE keys SET rev = rev + 1 WHERE region = NEW.region AND key_id = NEW.key_id; END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER key_versions_rev AFTER INSERT OR UPDATE OR DELETE ON key_versions FOR EACH ROW EXECUTE FUNCTION bump_key_rev();
+      CREATE TRIGGER grants_rev AFTER INSERT OR UPDATE OR DELETE ON grants FOR EACH ROW EXECUTE FUNCTION bump_key_rev();
 
       CREATE TABLE tags (
         region    TEXT COLLATE "C" NOT NULL,

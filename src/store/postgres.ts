@@ -154,7 +154,9 @@ const SQL = {
   putDomainKey: 'INSERT INTO domain_keys (region, domain, version, token, created_at) VALUES ($1, $2, $3, $4, $5)',
   domainKeys: 'SELECT * FROM domain_keys WHERE region = $1 AND domain = $2 ORDER BY version',
   putKey: `INSERT INTO keys (region, key_id, metadata, policy, settings) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (region, key_id) DO UPDATE SET metadata = excluded.metadata, policy = excluded.policy, settings = excluded.settings`,
+    ON CONFLICT (region, key_id) DO UPDATE SET metadata = excluded.metadata, policy = excluded.policy, settings = excluded.settings,
+    rev = keys.rev + 1`,
+  keyRevision: 'SELECT rev FROM keys WHERE region = $1 AND key_id = $2',
   destroyKey: 'DELETE FROM keys WHERE region = $1 AND key_id = $2',
   getKey: 'SELECT * FROM keys WHERE region = $1 AND key_id = $2',
   listKeys: 'SELECT * FROM keys WHERE region = $1 AND key_id > $2 ORDER BY key_id LIMIT $3',
@@ -187,7 +189,8 @@ const SQL = {
   deleteImportToken: 'DELETE FROM import_tokens WHERE region = $1 AND import_token = $2',
   getImportToken: 'SELECT * FROM import_tokens WHERE region = $1 AND import_token = $2',
   insertAudit: `INSERT INTO audit_log (seq, time, request_id, principal, operation, region, key_id,
-    encryption_context, outcome, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    encryption_context, outcome, prev_hash, hash) SELECT * FROM unnest($1::bigint[], $2::float8[], $3::text[],
+    $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[], $11::bytea[])`,
   lastAudit: 'SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1',
   lastAuditLink: 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
   readAudit: 'SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2',
@@ -275,21 +278,27 @@ export class PostgresStore implements Store {
       const last = (await client.query(SQL.lastAuditLink)).rows[0] as { seq: string; hash: Buffer } | undefined;
       let head: { seq: number; hash: Uint8Array } | undefined = last && { seq: Number(last.seq), hash: bytes(last.hash) };
       for (const unit of batch) {
-        await client.query('SAVEPOINT unit');
+        // An audit-only unit runs no SQL here (its record is inserted with the others below), so only a
+        // unit with mutations needs a savepoint to be undone alone.
+        const savepoint = unit.mutations.length > 0;
+        if (savepoint) await client.query('SAVEPOINT unit');
         try {
           for (const m of unit.mutations) await this.apply(client, m);
           const record = chainNext(mac, head, unit.audit);
-          await this.insertAudit(client, record);
-          await client.query('RELEASE unit');
+          if (savepoint) await client.query('RELEASE unit');
           committed.push([unit, record]);
           head = record;
         } catch (err) {
-          await client.query('ROLLBACK TO unit');
-          await client.query('RELEASE unit');
+          if (savepoint) {
+            await client.query('ROLLBACK TO unit');
+            await client.query('RELEASE unit');
+          }
           failed.push([unit, err]);
         }
       }
       if (committed.length > 0) {
+        // One statement for the batch's audit records: a round trip per record would bound the batch rate.
+        await this.insertAudit(client, committed.map(([, r]) => r));
         const proof = makeAuditHeadProof(mac, head!);
         await client.query(SQL.putHead, [proof.seq, buf(proof.hash), buf(proof.headMac)]);
       }
@@ -311,19 +320,19 @@ export class PostgresStore implements Store {
     for (const [u, err] of failed) u.reject(err);
   }
 
-  private async insertAudit(c: PoolClient, r: AuditRecord): Promise<void> {
+  private async insertAudit(c: PoolClient, records: AuditRecord[]): Promise<void> {
     await c.query(SQL.insertAudit, [
-      r.seq,
-      r.time + 0,
-      r.requestId,
-      r.principal,
-      r.operation,
-      r.region,
-      r.keyId,
-      r.encryptionContext === null ? null : JSON.stringify(r.encryptionContext),
-      r.outcome,
-      buf(r.prevHash),
-      buf(r.hash),
+      records.map((r) => r.seq),
+      records.map((r) => r.time + 0),
+      records.map((r) => r.requestId),
+      records.map((r) => r.principal),
+      records.map((r) => r.operation),
+      records.map((r) => r.region),
+      records.map((r) => r.keyId),
+      records.map((r) => (r.encryptionContext === null ? null : JSON.stringify(r.encryptionContext))),
+      records.map((r) => r.outcome),
+      records.map((r) => buf(r.prevHash)),
+      records.map((r) => buf(r.hash)),
     ]);
   }
 
@@ -434,6 +443,12 @@ export class PostgresStore implements Store {
   async getKey(region: string, keyId: string): Promise<KeyRecord | undefined> {
     const [row] = await this.rows(SQL.getKey, [region, keyId]);
     return row && toKey(row);
+  }
+
+  /** The key's revision, bumped by every change of it, its versions or its grants; undefined when absent. */
+  async keyRevision(region: string, keyId: string): Promise<number | undefined> {
+    const [row] = await this.rows(SQL.keyRevision, [region, keyId]);
+    return row && Number(row.rev);
   }
 
   async listKeys(region: string, limit: number, marker?: string): Promise<Page<KeyRecord>> {

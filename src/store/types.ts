@@ -197,6 +197,11 @@ export interface Store {
    * only one engine writes (its in-process lock suffices).
    */
   lockKey?(region: string, keyId: string): Promise<() => void>;
+  /**
+   * A store several engine nodes share: a number that changes whenever the key, its versions or its grants
+   * change (undefined for no such key), so an engine validates its cached copy with one cheap read.
+   */
+  keyRevision?(region: string, keyId: string): Promise<number | undefined>;
 
   /** Flushes pending commits and closes. */
   close(): Promise<void>;
