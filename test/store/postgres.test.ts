@@ -85,6 +85,34 @@ describe('PostgresStore: key locks across nodes', () => {
   });
 });
 
+describe('PostgresStore: key revisions', () => {
+  it('change with the key, its versions and its grants, and only then', async () => {
+    const store = await open(newSchema());
+    expect(await store.keyRevision(R, 'k1')).toBeUndefined();
+    await store.commit([key('k1')], audit('r0'));
+    const revs: number[] = [(await store.keyRevision(R, 'k1'))!];
+    const step = async (m: Mutation) => {
+      await store.commit([m], audit(`r${revs.length}`));
+      revs.push((await store.keyRevision(R, 'k1'))!);
+    };
+    const version: Mutation = { kind: 'putKeyVersion', record: { region: R, keyId: 'k1', version: 1, domainVersion: 1, ekt: new Uint8Array(8), createdAt: 1, rotationType: 'CREATE' } };
+    await step(key('k1'));
+    await step(version);
+    await step({ ...version, record: { ...(version as { record: object }).record, domainVersion: 2 } } as Mutation);
+    await step({ kind: 'putGrant', record: { region: R, grantId: 'g1', keyId: 'k1', grant: {} } });
+    await step({ kind: 'deleteGrant', region: R, grantId: 'g1' });
+    await step({ kind: 'deleteKeyVersions', region: R, keyId: 'k1' });
+    for (let i = 1; i < revs.length; i++) expect(revs[i], `step ${i}`).toBeGreaterThan(revs[i - 1]!);
+    const last = revs[revs.length - 1];
+    await step({ kind: 'putTag', record: { region: R, keyId: 'k1', tagKey: 't', tagValue: 'v' } });
+    await step({ kind: 'putAlias', record: { region: R, aliasName: 'alias/a', keyId: 'k1', createdAt: 1, updatedAt: 1 }, mustNotExist: true });
+    expect(revs.slice(-2)).toEqual([last, last]);
+    await step({ kind: 'destroyKey', region: R, keyId: 'k1' });
+    expect(revs[revs.length - 1]).toBeUndefined();
+    await store.close();
+  });
+});
+
 describe('PostgresStore: schema', () => {
   it('creates the schema with its version row, and two nodes opening one new schema migrate it once', async () => {
     const schema = newSchema();
