@@ -40,8 +40,9 @@ keyward_requests_in_flight and keyward_hsm_member_up{member}.
 Several nodes: \`--postgres URL\` (or KEYWARD_POSTGRES_URL) keeps the keys in that PostgreSQL database
 (schema keyward) instead of DIR/keyward.db, shared by every \`keyward serve\` given the same URL: a key
 made through one node is usable through all, rotations and deletions are seen by all. Each node keeps its
-own DIR with the same unseal key (unseal.key or KEYWARD_UNSEAL_KEY) and its credentials files. The
-database is initialized by the first Keyward.open({ dir, store: { postgres: URL } }).
+own DIR with the same unseal key (unseal.key or KEYWARD_UNSEAL_KEY) and its credentials files. The first
+node to start on an empty database initializes it under its DIR's unseal key (created there if missing):
+copy that unseal.key to the other nodes' DIRs.
 
 options (flag / environment variable / config file key):
   --config FILE            KEYWARD_SERVE_CONFIG           a JSON object of the keys below
@@ -112,7 +113,8 @@ const serve: Command = {
     // With PostgreSQL, DIR holds only the unseal key, the lock and the credentials: no keyward.db.
     const dir = postgres === undefined ? requireStore(g) : resolve(g.dir);
 
-    const kw = await Keyward.open({ dir, create: false, ...storeOptions(g), ...(postgres !== undefined ? { store: { postgres } } : {}) });
+    // The first node on an empty database initializes it; a plain DIR must have been made by keyward init.
+    const kw = await Keyward.open({ dir, create: postgres !== undefined, ...storeOptions(g), ...(postgres !== undefined ? { store: { postgres } } : {}) });
     let credentials: CredentialStore | undefined;
     let xksCredentials: CredentialStore | undefined;
     try {

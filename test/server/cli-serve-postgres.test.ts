@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keyward } from '../../src/kms/keyward.js';
+import { createUnsealKeyFile } from '../../src/keys/unseal.js';
 import { createCredential } from '../../src/server/credentials.js';
 import { BIN, requireBuild, tempDirs } from '../cli/_cli.js';
 import { startPostgres, type TestPostgres } from '../store/_postgres.js';
@@ -51,13 +51,18 @@ describe('two keyward serve processes on one PostgreSQL store', () => {
   it('a key created through one node is usable, and its deletion seen, through the other', async () => {
     const root = tmp();
     const [dirA, dirB] = [join(root, 'a'), join(root, 'b')];
-    // Node a initializes the database; node b gets the same unseal key and credentials file.
-    await (await Keyward.open({ dir: dirA, account: ACCOUNT, store: { postgres: server.url }, maintenanceIntervalMs: 0 })).close();
+    // Node a, started first, initializes the empty database; node b gets the same unseal key and credentials.
+    mkdirSync(dirA, { mode: 0o700 });
+    await createUnsealKeyFile(dirA);
     const cred = await createCredential(dirA, `arn:aws:iam::${ACCOUNT}:user/alice`);
+    const a = await serve(dirA, server.url);
     mkdirSync(dirB, { mode: 0o700 });
     for (const f of ['unseal.key', 'credentials.json']) copyFileSync(join(dirA, f), join(dirB, f));
-
-    const [a, b] = await Promise.all([serve(dirA, server.url), serve(dirB, server.url)]);
+    const b = await serve(dirB, server.url);
+    // A node whose DIR has another unseal key cannot open the shared store (and does not re-initialize it).
+    const stranger = join(root, 'c');
+    await createUnsealKeyFile(stranger);
+    await expect(serve(stranger, server.url)).rejects.toThrow(/unseal key/);
     const client = (url: string) =>
       new KMSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: cred.AccessKeyId, secretAccessKey: cred.SecretAccessKey } });
     const [ka, kb] = [client(a.url), client(b.url)];
