@@ -36,6 +36,19 @@ function cell(r: Row | undefined): string {
 
 function table(file: string): string {
   const d = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  // Peers of one family that never meet in a row share a column (@noble/hashes, /ciphers, /curves → @noble).
+  const families = new Map<string, Set<string>>();
+  for (const r of d.rows) {
+    const f = r.impl.includes('/') ? r.impl.slice(0, r.impl.indexOf('/')) : r.impl;
+    families.set(f, (families.get(f) ?? new Set()).add(r.impl));
+  }
+  const meet = (f: Set<string>) => [...new Set(d.rows.map((r) => `${r.suite}\u0000${r.size}`))]
+    .some((k) => d.rows.filter((r) => `${r.suite}\u0000${r.size}` === k && f.has(r.impl)).length > 1);
+  for (const [f, members] of families) {
+    if (members.size < 2 || meet(members)) continue;
+    const label = `${f} (${[...members].map((m) => m.slice(f.length + 1)).join(', ')})`;
+    d.rows = d.rows.map((r) => (members.has(r.impl) ? { ...r, impl: label } : r));
+  }
   const impls = [...new Set(d.rows.map((r) => r.impl))];
   const peers = impls.filter((i) => i !== KEYWARD && i !== REFERENCE);
   const cols = [KEYWARD, REFERENCE, ...peers].filter((i) => impls.includes(i));
@@ -44,7 +57,7 @@ function table(file: string): string {
   const when = `${m.date.slice(0, 10)} ${m.date.slice(11, 16)} UTC`;
   const load = m.load === undefined ? '' : `, 1-minute load ${m.load.toFixed(2)} at the start`;
   const out = [`From \`${d.command}\` (\`${file}\`), ${m.cpu}, ${m.cores} cores, Node ${m.node}, OpenSSL ${m.openssl}, ${when}${load}:`, ''];
-  const head = ['suite', 'size', ...cols, ...others.map((o) => `keyward ÷ ${o === REFERENCE ? 'node' : o}`)];
+  const head = ['suite', 'size', ...cols, ...others.map((o) => `keyward ÷ ${o === REFERENCE ? 'node' : o.replace(/ \(.*\)$/, '')}`)];
   out.push(`| ${head.join(' | ')} |`, `|---|---:|${'---:|'.repeat(head.length - 2)}`);
   const keys = [...new Map(d.rows.map((r) => [`${r.suite}\u0000${r.size}`, r])).keys()];
   for (const k of keys) {
