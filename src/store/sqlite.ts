@@ -29,6 +29,7 @@ import {
   type Store,
   type TagRecord,
 } from './types.js';
+import { bytes, toAlias, toAudit, toDomainKey, toGrant, toImportToken, toKey, toKeyVersion, toTag, type Row } from './rows.js';
 
 export interface SqliteStoreOptions {
   /** How long a writer waits for another process's lock before failing its batch (ms). Default 5000. */
@@ -80,84 +81,6 @@ const MUTATION_KINDS = new Set<Mutation['kind']>([
 function sqliteCode(err: unknown): string | undefined {
   return err instanceof Error && typeof (err as SqliteError).code === 'string' ? (err as SqliteError).code : undefined;
 }
-
-/** A view of a BLOB better-sqlite3 returned as a Buffer, so callers get plain Uint8Arrays. */
-function bytes(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-type Row = Record<string, unknown>;
-
-const toKey = (r: Row): KeyRecord => ({
-  region: r.region as string,
-  keyId: r.key_id as string,
-  metadata: JSON.parse(r.metadata as string),
-  policy: r.policy as string,
-  settings: JSON.parse(r.settings as string),
-});
-
-const toDomainKey = (r: Row): DomainKeyRecord => ({
-  region: r.region as string,
-  domain: r.domain as string,
-  version: r.version as number,
-  token: bytes(r.token as Buffer),
-  createdAt: r.created_at as number,
-});
-
-const toKeyVersion = (r: Row): KeyVersionRecord => ({
-  region: r.region as string,
-  keyId: r.key_id as string,
-  version: r.version as number,
-  domainVersion: r.domain_version as number,
-  ekt: bytes(r.ekt as Buffer),
-  createdAt: r.created_at as number,
-  rotationType: r.rotation_type as string,
-});
-
-const toAlias = (r: Row): AliasRecord => ({
-  region: r.region as string,
-  aliasName: r.alias_name as string,
-  keyId: r.key_id as string,
-  createdAt: r.created_at as number,
-  updatedAt: r.updated_at as number,
-});
-
-const toGrant = (r: Row): GrantRecord => ({
-  region: r.region as string,
-  grantId: r.grant_id as string,
-  keyId: r.key_id as string,
-  grant: JSON.parse(r.document as string),
-});
-
-const toTag = (r: Row): TagRecord => ({
-  region: r.region as string,
-  keyId: r.key_id as string,
-  tagKey: r.tag_key as string,
-  tagValue: r.tag_value as string,
-});
-
-const toImportToken = (r: Row): ImportTokenRecord => ({
-  region: r.region as string,
-  importToken: r.import_token as string,
-  keyId: r.key_id as string,
-  wrappedPrivateKey: bytes(r.wrapped_private_key as Buffer),
-  params: JSON.parse(r.params as string),
-  expiresAt: r.expires_at as number,
-});
-
-const toAudit = (r: Row): AuditRecord => ({
-  seq: r.seq as number,
-  time: r.time as number,
-  requestId: r.request_id as string,
-  principal: r.principal as string,
-  operation: r.operation as string,
-  region: r.region as string,
-  keyId: r.key_id as string | null,
-  encryptionContext: r.encryption_context === null ? null : JSON.parse(r.encryption_context as string),
-  outcome: r.outcome as string,
-  prevHash: bytes(r.prev_hash as Buffer),
-  hash: bytes(r.hash as Buffer),
-});
 
 function prepareAll(db: Db) {
   const p = (sql: string): Statement => db.prepare(sql);
