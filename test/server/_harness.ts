@@ -1,7 +1,6 @@
 // Shared set-up for server tests: an engine on a temp directory, access keys made by createCredential,
 // a KmsServer on an ephemeral loopback port with its access log captured, SDK clients per principal, and
 // raw requests signed by the AWS SDK's own SigV4 signer (@smithy/signature-v4, independent of ours).
-import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,29 +12,13 @@ import { afterEach } from 'vitest';
 import { Keyward } from '../../src/kms/keyward.js';
 import { createCredential, CredentialStore, type NewAccessKey } from '../../src/server/credentials.js';
 import { KmsServer, type AccessLogEntry, type KmsServerOptions } from '../../src/server/kms-server.js';
+import { NodeSha256 } from './_sha256.js';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 export const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
 export const BOB = `arn:aws:iam::${ACCOUNT}:user/bob`;
 export const MALLORY = 'arn:aws:iam::999988887777:user/mallory';
-
-/** node:crypto SHA-256 / HMAC-SHA-256 in the shape the SDK signer takes. */
-class NodeSha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(private readonly secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
 
 export interface RawResponse {
   status: number;

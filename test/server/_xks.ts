@@ -2,7 +2,6 @@
 // wrapping CMK, XKS and KMS access keys, an XksProxy mounted on a KmsServer on a loopback port, and
 // requests signed the way AWS KMS signs XKS calls: SigV4 by the AWS SDK's signer (@smithy/signature-v4,
 // independent of ours), service kms-xks-proxy, SignedHeaders host;x-amz-date.
-import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -16,26 +15,11 @@ import { createCredential, CredentialStore, type NewAccessKey } from '../../src/
 import { KmsServer, type AccessLogEntry } from '../../src/server/kms-server.js';
 import { XksProxy, XKS_SERVICE } from '../../src/server/xks.js';
 import { readXksKeys, XKS_CREDENTIALS_FILE, xksBlobContext } from '../../src/server/xks-keys.js';
+import { NodeSha256 } from './_sha256.js';
 
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 export const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
-
-class NodeSha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(private readonly secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
 
 export interface XksResponse {
   status: number;
