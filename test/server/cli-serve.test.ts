@@ -6,9 +6,9 @@ import { request as httpRequest } from 'node:http';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { NodeSha256 } from './_sha256.js';
 
 requireBuild();
 const tmp = tempDirs();
@@ -42,20 +42,6 @@ function serve(dir: string): Promise<Served> {
     });
     void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
   });
-}
-
-class NodeSha256 {
-  private h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(d: string | Uint8Array) {
-    this.h.update(d);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-  reset() {}
 }
 
 describe('the package', () => {

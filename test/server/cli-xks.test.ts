@@ -2,7 +2,6 @@
 // serve configured by a --config file and KEYWARD_SERVE_* serving the XKS API beside the KMS API and
 // /metrics, and `keyward xks disable` / `enable` acting on the running server at once.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { NodeSha256 } from './_sha256.js';
 
 requireBuild();
 const tmp = tempDirs();
@@ -17,20 +17,6 @@ const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
-
-class NodeSha256 {
-  private h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(d: string | Uint8Array) {
-    this.h.update(d);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-  reset() {}
-}
 
 function serve(args: string[], env: Record<string, string>): Promise<{ port: number; err: () => string; exited: Promise<number | null> }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));

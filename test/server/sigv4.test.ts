@@ -1,11 +1,11 @@
 // SigV4 verification: known answers from the AWS Signature Version 4 test suite and the AWS General
 // Reference example, then every refusal with its AWS exception name, and requests signed and presigned by
 // the AWS SDK's own signer (@smithy/signature-v4 over node:crypto).
-import { createHash, createHmac } from 'node:crypto';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { amzDate, canonicalQuery, canonicalUri, signingKey, SigV4Verifier, uriEncode, type SignedRequest } from '../../src/server/sigv4.js';
+import { NodeSha256 } from './_sha256.js';
 
 const AKID = 'AKIDEXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
@@ -172,21 +172,6 @@ describe('SigV4 refusals', () => {
     refuses(() => v.verify(withHeader(base, 'X-Amz-Content-Sha256', 'UNSIGNED-PAYLOAD'), SUITE_TIME), 'InvalidSignatureException', /x-amz-content-sha256/);
   });
 });
-
-/** node:crypto SHA-256 / HMAC in the shape the SDK signer takes. */
-class NodeSha256 {
-  private h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
-  }
-  update(d: string | Uint8Array) {
-    this.h.update(d);
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-  reset() {}
-}
 
 describe('requests signed by the AWS SDK signer', () => {
   const signer = new SignatureV4({ credentials: { accessKeyId: AKID, secretAccessKey: SECRET }, region: 'us-east-1', service: 'kms', sha256: NodeSha256 });
