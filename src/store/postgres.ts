@@ -13,7 +13,8 @@
 
 import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { chainNext, makeAuditHeadProof, validateAuditEntry, type AuditMac } from './audit-chain.js';
+import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
+import { checkCommitArgs } from './commit-args.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, WRITE_LOCK } from './postgres-migrations.js';
 import type { GroupCommitStats } from './sqlite.js';
@@ -51,10 +52,6 @@ interface Unit {
   reject: (err: unknown) => void;
 }
 
-const MUTATION_KINDS = new Set<Mutation['kind']>([
-  'putMeta', 'putDomainKey', 'putKey', 'destroyKey', 'putKeyVersion', 'deleteKeyVersions', 'putAlias', 'deleteAlias',
-  'putGrant', 'deleteGrant', 'putTag', 'deleteTag', 'putImportToken', 'deleteImportToken',
-]);
 
 /** SQLSTATE of a server error (23505 unique_violation, 23503 foreign_key_violation). */
 function sqlState(err: unknown): string | undefined {
@@ -153,15 +150,7 @@ export class PostgresStore implements Store {
 
   commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
     try {
-      if (this.closed) throw new StoreStateError('the store is closed');
-      if (this.mac === undefined) throw new StoreStateError('commit() before setAuditMac(): the audit chain has no MAC yet');
-      if (!Array.isArray(mutations)) throw new TypeError('commit expects an array of mutations');
-      mutations.forEach((m, i) => {
-        if (typeof m !== 'object' || m === null || !MUTATION_KINDS.has(m.kind)) {
-          throw new TypeError(`mutation ${i} has an unknown kind: ${String((m as { kind?: unknown } | null)?.kind)}`);
-        }
-      });
-      validateAuditEntry(audit);
+      checkCommitArgs(this.closed, this.mac !== undefined, mutations, audit);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -8,7 +8,8 @@
 
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { chainNext, makeAuditHeadProof, validateAuditEntry, type AuditMac } from './audit-chain.js';
+import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
+import { checkCommitArgs } from './commit-args.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import {
@@ -61,22 +62,6 @@ interface SqliteError extends Error {
   code: string;
 }
 
-const MUTATION_KINDS = new Set<Mutation['kind']>([
-  'putMeta',
-  'putDomainKey',
-  'putKey',
-  'destroyKey',
-  'putKeyVersion',
-  'deleteKeyVersions',
-  'putAlias',
-  'deleteAlias',
-  'putGrant',
-  'deleteGrant',
-  'putTag',
-  'deleteTag',
-  'putImportToken',
-  'deleteImportToken',
-]);
 
 function sqliteCode(err: unknown): string | undefined {
   return err instanceof Error && typeof (err as SqliteError).code === 'string' ? (err as SqliteError).code : undefined;
@@ -180,15 +165,7 @@ export class SqliteStore implements Store {
 
   commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
     try {
-      if (this.closed) throw new StoreStateError('the store is closed');
-      if (this.mac === undefined) throw new StoreStateError('commit() before setAuditMac(): the audit chain has no MAC yet');
-      if (!Array.isArray(mutations)) throw new TypeError('commit expects an array of mutations');
-      mutations.forEach((m, i) => {
-        if (typeof m !== 'object' || m === null || !MUTATION_KINDS.has(m.kind)) {
-          throw new TypeError(`mutation ${i} has an unknown kind: ${String((m as { kind?: unknown } | null)?.kind)}`);
-        }
-      });
-      validateAuditEntry(audit);
+      checkCommitArgs(this.closed, this.mac !== undefined, mutations, audit);
     } catch (err) {
       return Promise.reject(err);
     }
