@@ -66,11 +66,6 @@ const ACCOUNT_RE = /^\d{12}$/;
 const KEY_ID_RE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
 const ALIAS_RE = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 
-/** The account of a principal ARN, or a ValidationException for anything that is not one. */
-export function principalAccount(principal: string): string {
-  return callerAccount(principal);
-}
-
 /** An AWS-style region name (us-east-1, eu-west-3, ap-southeast-2, us-gov-west-1). */
 export function isRegionName(s: string): boolean {
   return /^[a-z]{2}(-[a-z]+)+-\d$/.test(s);
@@ -133,7 +128,7 @@ export class Engine {
     };
     let result: T;
     try {
-      principalAccount(principal);
+      callerAccount(principal);
       if (!knownRegion) {
         throw new ValidationException(`invalid region ${show(region)}: expected a name like us-east-1`);
       }
@@ -318,9 +313,9 @@ export class Engine {
       if (known === 'Allow') return;
     }
     const context: Record<string, string | string[] | boolean | number> = {
-      'kms:CallerAccount': principalAccount(call.principal),
+      'kms:CallerAccount': callerAccount(call.principal),
       'aws:PrincipalArn': call.principal,
-      'aws:PrincipalAccount': principalAccount(call.principal),
+      'aws:PrincipalAccount': callerAccount(call.principal),
       'kms:KeySpec': m.keySpec,
       'kms:KeyUsage': m.keyUsage,
       'kms:KeyOrigin': m.origin,
@@ -355,7 +350,7 @@ export class Engine {
    * permissions in AWS; Keyward has no IAM, so every principal of the engine's account may call them.
    */
   authorizeAccount(call: Call, action: string): void {
-    if (principalAccount(call.principal) !== this.account) {
+    if (callerAccount(call.principal) !== this.account) {
       throw new AccessDeniedException(`User: ${call.principal} is not authorized to perform: kms:${action} in account ${this.account}`);
     }
   }

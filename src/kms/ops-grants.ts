@@ -4,13 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import type { GrantRecord } from '../store/types.js';
 import type { Call, Engine } from './engine.js';
-import { principalAccount } from './engine.js';
 import {
   AccessDeniedException, InvalidGrantIdException, InvalidGrantTokenException, InvalidMarkerException, LimitExceededException, NotFoundException,
   ValidationException,
 } from './errors.js';
 import { grantConditionKeys, mayRetireGrant, validateGrantRequest } from './grants.js';
-import { assertPrincipalArn } from './principal.js';
+import { assertPrincipalArn, callerAccount } from './principal.js';
 import type * as T from './types.js';
 import { grantTokens, listParams, req, show } from './validate.js';
 
@@ -191,7 +190,7 @@ export async function listRetirableGrants(e: Engine, call: Call, r: ListRetirabl
   stringOrAbsent(r.RetiringPrincipal, 'RetiringPrincipal');
   assertPrincipalArn(r.RetiringPrincipal, 'RetiringPrincipal');
   e.authorizeAccount(call, 'ListRetirableGrants');
-  if (principalAccount(r.RetiringPrincipal) !== principalAccount(call.principal)) {
+  if (callerAccount(r.RetiringPrincipal) !== callerAccount(call.principal)) {
     throw new AccessDeniedException(`User: ${call.principal} may only list the retirable grants of principals in its own account`);
   }
   const grants = (await e.store.allGrants(call.region)).map(stored).filter((g) => g.RetiringPrincipal === r.RetiringPrincipal);

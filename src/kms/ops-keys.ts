@@ -3,7 +3,7 @@
 // ListResourceTags. States and transitions follow AWS KMS.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Call, Engine } from './engine.js';
-import { principalAccount } from './engine.js';
+import { callerAccount } from './principal.js';
 import {
   KMSInvalidStateException, MalformedPolicyDocumentException, NotFoundException, TagException,
   UnsupportedOperationException, ValidationException,
@@ -33,7 +33,7 @@ export function validateTags(tags: unknown): T.Tag[] {
 export function checkPolicy(call: Call, policy: string, arn: string, bypass: boolean): void {
   const doc = parsePolicy(policy);
   if (bypass) return;
-  const context = { 'kms:CallerAccount': principalAccount(call.principal), 'aws:PrincipalArn': call.principal, 'aws:PrincipalAccount': principalAccount(call.principal) };
+  const context = { 'kms:CallerAccount': callerAccount(call.principal), 'aws:PrincipalArn': call.principal, 'aws:PrincipalAccount': callerAccount(call.principal) };
   if (evaluatePolicy(doc, { principal: call.principal, action: 'kms:PutKeyPolicy', resource: arn, context }) !== 'Allow') {
     throw new MalformedPolicyDocumentException(
       `the new key policy will not allow you to update the key policy in the future (set BypassPolicyLockoutSafetyCheck to override)`,
