@@ -312,10 +312,11 @@ export class Engine {
       const known = entry.decisions.get(cacheKey);
       if (known === 'Allow') return;
     }
+    const account = callerAccount(call.principal);
     const context: Record<string, string | string[] | boolean | number> = {
-      'kms:CallerAccount': callerAccount(call.principal),
+      'kms:CallerAccount': account,
       'aws:PrincipalArn': call.principal,
-      'aws:PrincipalAccount': callerAccount(call.principal),
+      'aws:PrincipalAccount': account,
       'kms:KeySpec': m.keySpec,
       'kms:KeyUsage': m.keyUsage,
       'kms:KeyOrigin': m.origin,

@@ -33,7 +33,8 @@ export function validateTags(tags: unknown): T.Tag[] {
 export function checkPolicy(call: Call, policy: string, arn: string, bypass: boolean): void {
   const doc = parsePolicy(policy);
   if (bypass) return;
-  const context = { 'kms:CallerAccount': callerAccount(call.principal), 'aws:PrincipalArn': call.principal, 'aws:PrincipalAccount': callerAccount(call.principal) };
+  const account = callerAccount(call.principal);
+  const context = { 'kms:CallerAccount': account, 'aws:PrincipalArn': call.principal, 'aws:PrincipalAccount': account };
   if (evaluatePolicy(doc, { principal: call.principal, action: 'kms:PutKeyPolicy', resource: arn, context }) !== 'Allow') {
     throw new MalformedPolicyDocumentException(
       `the new key policy will not allow you to update the key policy in the future (set BypassPolicyLockoutSafetyCheck to override)`,
