@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/ckr.cc",
+        "native/locks.cc",
         "native/module.cc",
         "native/ops.cc",
         "native/pool.cc"

@@ -1,5 +1,5 @@
 // keyward_pkcs11.node: open(options) → SessionPool, setErrorClasses({ Pkcs11Error, ModuleLoadError }),
-// ckrName(code).
+// ckrName(code), retainModule(path), releaseModule(path).
 #include "addon.h"
 
 #include <string>
@@ -62,6 +62,26 @@ Napi::Value CkrNameOf(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), CkrName(static_cast<CK_RV>(code)));
 }
 
+// retainModule(path): loads and C_Initializes the module as pools do (with the addon's mutexes), for
+// pkcs11js to share (its own C_Initialize then finds the library initialized); one user until
+// releaseModule(path).
+Napi::Value RetainModule(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "retainModule expects the module path");
+  bool loaded = false;
+  Failure failure;
+  if (AcquireModule(info[0].As<Napi::String>().Utf8Value(), &loaded, &failure) == nullptr) {
+    throw Napi::Error(env, ToJsError(env, failure, -1));
+  }
+  return env.Undefined();
+}
+
+Napi::Value ReleaseModuleOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw Napi::TypeError::New(env, "releaseModule expects the module path");
+  return Napi::Boolean::New(env, ReleaseModule(info[0].As<Napi::String>().Utf8Value()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->poolClass = Napi::Persistent(SessionPool::Define(env));
@@ -69,6 +89,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New<SessionPool::Open>(env, "open"));
   exports.Set("setErrorClasses", Napi::Function::New<SetErrorClasses>(env, "setErrorClasses"));
   exports.Set("ckrName", Napi::Function::New<CkrNameOf>(env, "ckrName"));
+  exports.Set("retainModule", Napi::Function::New<RetainModule>(env, "retainModule"));
+  exports.Set("releaseModule", Napi::Function::New<ReleaseModuleOf>(env, "releaseModule"));
   return exports;
 }
 

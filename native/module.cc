@@ -5,6 +5,8 @@
 #include <map>
 #include <mutex>
 
+#include "locks.h"
+
 namespace {
 
 std::mutex registryMutex;
@@ -44,8 +46,10 @@ LoadedModule* AcquireModule(const std::string& path, bool* loaded, Failure* fail
                             : Failure::Load(path, "C_GetFunctionList returned no function list");
     return nullptr;
   }
-  // Sessions are driven from several native threads at once, so the module must lock with OS mutexes.
+  // Sessions are driven from several native threads at once, so the module must lock: with the
+  // addon's adaptive mutexes (locks.cc says why) or, if it prefers, its own OS locks.
   CK_C_INITIALIZE_ARGS args = {nullptr, nullptr, nullptr, nullptr, CKF_OS_LOCKING_OK, nullptr};
+  SetMutexCallbacks(&args);
   rv = fn->C_Initialize(&args);
   if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     dlclose(library);
@@ -71,4 +75,16 @@ void ReleaseModule(LoadedModule* module) {
   if (module->ownsInitialize) module->fn->C_Finalize(nullptr);
   dlclose(module->library);
   delete module;
+}
+
+bool ReleaseModule(const std::string& path) {
+  LoadedModule* module;
+  {
+    std::lock_guard<std::mutex> lock(registryMutex);
+    auto found = registry.find(path);
+    if (found == registry.end()) return false;
+    module = found->second;
+  }
+  ReleaseModule(module);
+  return true;
 }

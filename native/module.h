@@ -39,4 +39,7 @@ LoadedModule* AcquireModule(const std::string& path, bool* loaded, Failure* fail
 // Drops one user; the last one finalizes (when this addon initialized) and unloads the module.
 void ReleaseModule(LoadedModule* module);
 
+// The same for the module loaded from path; false when none is.
+bool ReleaseModule(const std::string& path);
+
 #endif

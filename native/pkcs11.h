@@ -25,6 +25,7 @@ typedef CK_ULONG CK_RSA_PKCS_MGF_TYPE;
 typedef CK_BYTE* CK_BYTE_PTR;
 typedef CK_ULONG* CK_ULONG_PTR;
 typedef void* CK_VOID_PTR;
+typedef CK_VOID_PTR* CK_VOID_PTR_PTR;
 typedef CK_BYTE CK_UTF8CHAR;
 
 struct CK_VERSION {
@@ -55,12 +56,17 @@ struct CK_GCM_PARAMS {
   CK_ULONG ulTagBits;
 };
 
-// C_Initialize arguments; the addon passes no mutex callbacks, only CKF_OS_LOCKING_OK.
+// C_Initialize arguments: the addon passes its own mutex functions (native/locks.cc) and CKF_OS_LOCKING_OK.
+typedef CK_RV (*CK_CREATEMUTEX)(CK_VOID_PTR_PTR ppMutex);
+typedef CK_RV (*CK_DESTROYMUTEX)(CK_VOID_PTR pMutex);
+typedef CK_RV (*CK_LOCKMUTEX)(CK_VOID_PTR pMutex);
+typedef CK_RV (*CK_UNLOCKMUTEX)(CK_VOID_PTR pMutex);
+
 struct CK_C_INITIALIZE_ARGS {
-  CK_VOID_PTR CreateMutex;
-  CK_VOID_PTR DestroyMutex;
-  CK_VOID_PTR LockMutex;
-  CK_VOID_PTR UnlockMutex;
+  CK_CREATEMUTEX CreateMutex;
+  CK_DESTROYMUTEX DestroyMutex;
+  CK_LOCKMUTEX LockMutex;
+  CK_UNLOCKMUTEX UnlockMutex;
   CK_FLAGS flags;
   CK_VOID_PTR pReserved;
 };
@@ -152,11 +158,15 @@ typedef CK_RV (*CK_C_GetFunctionList)(CK_FUNCTION_LIST** ppFunctionList);
 
 // Constants used.
 constexpr CK_RV CKR_OK = 0x0;
+constexpr CK_RV CKR_HOST_MEMORY = 0x2;
+constexpr CK_RV CKR_ARGUMENTS_BAD = 0x7;
 constexpr CK_RV CKR_SIGNATURE_INVALID = 0xC0;
 constexpr CK_RV CKR_SIGNATURE_LEN_RANGE = 0xC1;
 constexpr CK_RV CKR_USER_ALREADY_LOGGED_IN = 0x100;
 constexpr CK_RV CKR_BUFFER_TOO_SMALL = 0x150;
 constexpr CK_RV CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
+constexpr CK_RV CKR_MUTEX_BAD = 0x1A0;
+constexpr CK_RV CKR_MUTEX_NOT_LOCKED = 0x1A1;
 
 constexpr CK_FLAGS CKF_OS_LOCKING_OK = 0x2;
 constexpr CK_FLAGS CKF_RW_SESSION = 0x2;

@@ -53,6 +53,13 @@ export interface NativeModule {
   open(opts: NativeOpenOptions): NativeSessionPool;
   /** The CKR_* name of a return value ('CKR_VENDOR_DEFINED', 'CKR_UNKNOWN' when not in PKCS#11 v2.40). */
   ckrName(code: number): string;
+  /**
+   * Loads and C_Initializes the module as open() does, handing it the addon's adaptive mutexes
+   * (native/locks.cc), so that pkcs11js, loading the same library after it, shares this initialization.
+   * Returns the release function (idempotent); the addon C_Finalizes after its last pool and release.
+   * Throws ModuleLoadError or Pkcs11Error (C_Initialize).
+   */
+  retainModule(path: string): () => void;
 }
 
 /**
@@ -89,6 +96,8 @@ export interface NativeSessionPool {
 interface RawAddon {
   open(opts: { module: string; slot: number; pin: string; sessions: number }): NativeSessionPool;
   ckrName(code: number): string;
+  retainModule(path: string): void;
+  releaseModule(path: string): boolean;
   setErrorClasses(classes: { Pkcs11Error: typeof Pkcs11Error; ModuleLoadError: typeof ModuleLoadError }): void;
 }
 
@@ -108,6 +117,16 @@ export function locateAddon(from: string = dirname(fileURLToPath(import.meta.url
       throw new Error(`the native PKCS#11 addon ${ADDON} was not found in ${from} or any folder above it: build it with \`npm run build:native\` (npm ci builds it too)`);
     }
     dir = parent;
+  }
+}
+
+/** Whether the addon has been built (npm ci builds it; `npm ci --ignore-scripts` does not). */
+export function addonBuilt(): boolean {
+  try {
+    locateAddon();
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -132,6 +151,14 @@ export function loadNative(): NativeModule {
       return addon.open({ module: opts.module, slot: toSlotNumber(opts.slot), pin: opts.pin, sessions: opts.sessions });
     },
     ckrName: (code) => addon.ckrName(code),
+    retainModule: (path) => {
+      addon.retainModule(path);
+      let held = true;
+      return () => {
+        if (held) addon.releaseModule(path);
+        held = false;
+      };
+    },
   };
   return loaded;
 }

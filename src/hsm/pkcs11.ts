@@ -19,6 +19,7 @@
 // No key gets CKA_WRAP/CKA_UNWRAP or CKA_DERIVE unless listed: a key that can wrap can export others.
 import pkcs11js from 'pkcs11js';
 import { ModuleLoadError, Pkcs11Error, TokenNotFoundError } from './errors.js';
+import { addonBuilt, loadNative } from './native.js';
 
 type Handle = Buffer;
 export type ObjectHandle = Handle;
@@ -158,15 +159,18 @@ export class Pkcs11Module {
   readonly #p: pkcs11js.PKCS11;
   /** Whether this process's C_Initialize was ours (so C_Finalize is ours too). */
   readonly #owned: boolean;
+  /** Lets go of the addon's initialization, when it made it. */
+  readonly #release: (() => void) | undefined;
   #closed = false;
 
-  private constructor(path: string, p: pkcs11js.PKCS11, owned: boolean) {
+  private constructor(path: string, p: pkcs11js.PKCS11, owned: boolean, release: (() => void) | undefined) {
     this.path = path;
     this.#p = p;
     this.#owned = owned;
+    this.#release = release;
   }
 
-  /** Loads (or shares) the module at path and initializes Cryptoki with OS locking (the addon's threads use it too). */
+  /** Loads (or shares) the module at path and initializes Cryptoki for several threads (the addon's use it too). */
   static load(path: string): Pkcs11Module {
     if (typeof path !== 'string' || path.length === 0) throw new TypeError('expected the PKCS#11 module path to be a non-empty string');
     const entry = loaded.get(path);
@@ -180,18 +184,28 @@ export class Pkcs11Module {
     } catch (e) {
       throw new ModuleLoadError(path, e instanceof Error ? e.message.split('\n')[0]! : String(e));
     }
+    // The addon, when built, makes the C_Initialize: it gives the module adaptive mutexes, which a
+    // software token's many short locks need once several sessions run at once (native/locks.cc).
+    let release: (() => void) | undefined;
+    try {
+      if (addonBuilt()) release = loadNative().retainModule(path);
+    } catch (e) {
+      p.close();
+      throw e;
+    }
     let owned = true;
     try {
       ck('C_Initialize', () => p.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }));
     } catch (e) {
-      // Another component of this process (the native addon) initialized the same library first.
+      // The addon (above, or a pool of it) initialized the same library first.
       if (!(e instanceof Pkcs11Error && e.ckr === 'CKR_CRYPTOKI_ALREADY_INITIALIZED')) {
         p.close();
+        release?.();
         throw e;
       }
       owned = false;
     }
-    const module = new Pkcs11Module(path, p, owned);
+    const module = new Pkcs11Module(path, p, owned, release);
     loaded.set(path, { module, refs: 1 });
     return module;
   }
@@ -243,6 +257,7 @@ export class Pkcs11Module {
     this.#closed = true;
     if (this.#owned) ck('C_Finalize', () => this.#p.C_Finalize());
     this.#p.close();
+    this.#release?.();
   }
 }
 
