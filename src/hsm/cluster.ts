@@ -28,8 +28,11 @@ import type {
 import { aspec, handleKit, isSecretSpec, SECRET_BYTES } from '../crypto/_provider-common.js';
 import { readFileSync } from 'node:fs';
 import { checkHsmConfig, loadHsmConfig, type HsmConfig } from './config.js';
-import { HsmConfigError, KeyLabelError, Pkcs11Error } from './errors.js';
+import { ClusterUnavailableError, HsmConfigError, KeyLabelError, Pkcs11Error } from './errors.js';
 import { Pkcs11Provider, type Pkcs11KeyOptions, type Pkcs11ProviderOptions } from './pkcs11-provider.js';
+
+// In errors.ts (which the engine maps without loading pkcs11js); exported here as before.
+export { ClusterUnavailableError };
 
 export interface HsmClusterConfig {
   /** The members, each a token as a single-HSM config names it. */
@@ -48,17 +51,6 @@ export interface MemberStatus {
   outages: number;
   /** Why it was last taken out (a Pkcs11Error, usually). */
   lastError: unknown;
-}
-
-/** Every member in service failed (or none is in service): `failures` holds each member's error. */
-export class ClusterUnavailableError extends Error {
-  override name = 'ClusterUnavailableError';
-  constructor(
-    readonly operation: string,
-    readonly failures: readonly { member: string; error: unknown }[],
-  ) {
-    super(`no HSM cluster member could run ${operation}${failures.length ? `: ${failures.map((f) => `${f.member}: ${(f.error as Error)?.message ?? String(f.error)}`).join('; ')}` : ': every member is out of service'}`);
-  }
 }
 
 export const CLUSTER_TRANSPORT_LABEL = 'keyward-cluster-transport';

@@ -67,3 +67,14 @@ export class KeyLabelError extends Error {
     super(`${what} '${label}'`);
   }
 }
+
+/** Every member of an HSM cluster in service failed (or none is in service): `failures` holds each member's error. */
+export class ClusterUnavailableError extends Error {
+  override name = 'ClusterUnavailableError';
+  constructor(
+    readonly operation: string,
+    readonly failures: readonly { member: string; error: unknown }[],
+  ) {
+    super(`no HSM cluster member could run ${operation}${failures.length ? `: ${failures.map((f) => `${f.member}: ${(f.error as Error)?.message ?? String(f.error)}`).join('; ')}` : ': every member is out of service'}`);
+  }
+}

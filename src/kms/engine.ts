@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Provider } from '../crypto/provider.js';
 import type { KeyHierarchy } from '../keys/hierarchy.js';
 import type { AuditEntry, GrantRecord, Mutation, Store } from '../store/types.js';
-import { Pkcs11Error } from '../hsm/errors.js';
+import { ClusterUnavailableError, Pkcs11Error } from '../hsm/errors.js';
 import { InvalidMarkerError, StoreConflictError } from '../store/types.js';
 import { authorize, callerAccount, isValidPrincipalArn } from './access.js';
 import type { GrantRequest } from './grants.js';
@@ -397,10 +397,14 @@ function stateText(s: KeyState): string {
   }
 }
 
-/** Cryptoki return values that mean the HSM (device, token, or this process's sessions with it) is gone, not that the request was wrong. */
+/**
+ * Cryptoki return values that mean the HSM (device, token, or this process's sessions with it) is gone, not
+ * that the request was wrong. An invalid handle is among them: the engine passes only handles it made, so
+ * one the token does not know went with its sessions (a removed and reinserted token, say).
+ */
 const HSM_UNAVAILABLE = new Set([
   'CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT', 'CKR_TOKEN_NOT_RECOGNIZED', 'CKR_DEVICE_ERROR', 'CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED',
-  'CKR_USER_NOT_LOGGED_IN', 'CKR_CRYPTOKI_NOT_INITIALIZED',
+  'CKR_USER_NOT_LOGGED_IN', 'CKR_CRYPTOKI_NOT_INITIALIZED', 'CKR_KEY_HANDLE_INVALID', 'CKR_OBJECT_HANDLE_INVALID',
 ]);
 
 /** Maps any error to the AWS exception the caller sees. Internal details stay out of the message. */
@@ -408,7 +412,9 @@ export function toKmsError(err: unknown): KmsError {
   if (err instanceof KmsError) return err;
   // AWS KMS reports a failed cryptographic operation on a key in a CloudHSM key store as KMSInvalidStateException
   // whose message names the cause; a Pkcs11Error's message names only the C_* function and the CKR_* value.
-  if (err instanceof Pkcs11Error && HSM_UNAVAILABLE.has(err.ckr)) return new KMSInvalidStateException(`the HSM is unavailable: ${err.message}`, { cause: err });
+  if ((err instanceof Pkcs11Error && HSM_UNAVAILABLE.has(err.ckr)) || err instanceof ClusterUnavailableError) {
+    return new KMSInvalidStateException(`the HSM is unavailable: ${err.message}`, { cause: err });
+  }
   if (err instanceof StoreConflictError) return new AlreadyExistsException(err.message);
   if (err instanceof InvalidMarkerError) return new InvalidMarkerException(err.message);
   if (err instanceof RangeError) return new ValidationException(err.message);
