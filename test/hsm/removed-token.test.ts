@@ -3,8 +3,8 @@
 // a wrong answer (false, "invalid ciphertext") and never with plaintext; nothing is lost, as the same
 // keys open the same ciphertexts once the token is back and the layer is opened again.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Pkcs11Error, TokenNotFoundError } from '../../src/hsm/errors.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ClusterUnavailableError, Pkcs11Error, TokenNotFoundError } from '../../src/hsm/errors.js';
 import { gcmMechanism } from '../../src/hsm/_hot-path.js';
 import { loadNative } from '../../src/hsm/native.js';
 import { Pkcs11Provider } from '../../src/hsm/pkcs11-provider.js';
@@ -15,10 +15,11 @@ import { handleNumber } from './_native-softhsm.js';
 import { removableToken } from './_removable-token.js';
 import { softhsmTokens, USER_PIN } from './_softhsm.js';
 
-const T = softhsmTokens('kw-layers', 'kw-engine');
+const T = softhsmTokens('kw-layers', 'kw-engine', 'kw-cluster');
 const R = removableToken();
 const LAYERS = { ...T['kw-layers'], module: R.module };
 const ENGINE = { ...T['kw-engine'], module: R.module };
+const CLUSTER = { members: [{ ...T['kw-cluster'], module: R.module }], healthCheckMs: 50 };
 
 const CODES = {
   CKR_DEVICE_REMOVED: 0x32,
@@ -26,6 +27,7 @@ const CODES = {
   CKR_SESSION_HANDLE_INVALID: 0xb3,
   CKR_USER_NOT_LOGGED_IN: 0x101,
   CKR_OBJECT_HANDLE_INVALID: 0x82,
+  CKR_KEY_HANDLE_INVALID: 0x60,
 } as const;
 type Ckr = keyof typeof CODES;
 
@@ -242,7 +244,7 @@ describe('a removed token, layer by layer', () => {
   }
 });
 
-describe('a removed token under the engine (HSM-held region key, AWS_CLOUDHSM CMK)', () => {
+describe('a removed token under the engine (HSM-held region key, AWS_CLOUDHSM CMK; one token or a cluster)', () => {
   it('operations fail with a typed AWS exception carrying the Pkcs11Error, no plaintext; after reinsertion and reopening every ciphertext still decrypts', async () => {
     const h = await engine({ hsm: ENGINE });
     const kw = h.kw;
@@ -276,7 +278,21 @@ describe('a removed token under the engine (HSM-held region key, AWS_CLOUDHSM CM
       const [last] = await kw.auditTail(1);
       expect(last, operation).toMatchObject({ operation, outcome: 'KMSInvalidStateException' });
     }
-    // Closing an engine whose HSM is gone is quiet (its session keys went with the sessions) and releases the store.
+    // Back in, but this engine's sessions (and the session keys in them) went with the removal: it stays
+    // unavailable, with the same exception, until it is reopened.
+    R.reinsert();
+    const stale: [() => Promise<unknown>, Ckr][] = [
+      [() => kw.encrypt({ KeyId: sym, Plaintext: utf8('x'), EncryptionContext: ctx }), 'CKR_SESSION_HANDLE_INVALID'],
+      [() => kw.decrypt({ CiphertextBlob: blobHsm, EncryptionContext: ctx }), 'CKR_KEY_HANDLE_INVALID'],
+    ];
+    for (const [call, ckr] of stale) {
+      const err = await rejectsWith(call(), 'KMSInvalidStateException');
+      expect(err.message).toMatch(/^the HSM is unavailable: C_\w+ failed: CKR_/);
+      expect((err as Error & { cause?: Pkcs11Error }).cause).toMatchObject({ name: 'Pkcs11Error', ckr, code: CODES[ckr] });
+    }
+
+    // Removed again: closing an engine whose HSM is gone is quiet (its session keys went with the sessions) and releases the store.
+    R.remove();
     await kw.close();
     const opening = await failure(() => Keyward.open({ dir: h.dir, account: ACCOUNT, maintenanceIntervalMs: 0, hsm: ENGINE }));
     expect(opening).toBeInstanceOf(TokenNotFoundError);
@@ -294,5 +310,43 @@ describe('a removed token under the engine (HSM-held region key, AWS_CLOUDHSM CM
     const fresh = (await again.encrypt({ KeyId: inHsm, Plaintext: utf8('after') })).CiphertextBlob;
     expect(await open(fresh)).toBe('after');
     expect(await again.verifyAudit()).toMatchObject({ ok: true });
+  });
+
+  it('an HSM cluster: a removed token makes every member unavailable (KMSInvalidStateException carrying ClusterUnavailableError); the health check reconnects it after reinsertion and the same engine serves again', async () => {
+    const h = await engine({ hsm: CLUSTER });
+    const kw = h.kw;
+    const sym = (await kw.createKey({})).KeyMetadata.KeyId;
+    const inHsm = (await kw.createKey({ Origin: 'AWS_CLOUDHSM' })).KeyMetadata.KeyId;
+    const blobSym = (await kw.encrypt({ KeyId: sym, Plaintext: utf8('cluster one') })).CiphertextBlob;
+    const blobHsm = (await kw.encrypt({ KeyId: inHsm, Plaintext: utf8('cluster two') })).CiphertextBlob;
+
+    R.remove();
+    const attempts = [
+      () => kw.encrypt({ KeyId: sym, Plaintext: utf8('x') }),
+      () => kw.decrypt({ CiphertextBlob: blobHsm }),
+      () => kw.generateRandom({ NumberOfBytes: 8 }),
+    ];
+    const memberErrors: unknown[] = [];
+    for (const call of attempts) {
+      const err = await rejectsWith(call(), 'KMSInvalidStateException');
+      expect(err.message).toMatch(/^the HSM is unavailable: no HSM cluster member could run /);
+      const cause = (err as Error & { cause?: unknown }).cause;
+      expect(cause).toBeInstanceOf(ClusterUnavailableError);
+      memberErrors.push(...(cause as ClusterUnavailableError).failures.map((f) => f.error));
+    }
+    // The member that was serving failed with the token's own error (later calls find it out of service).
+    expect(memberErrors.length).toBeGreaterThan(0);
+    for (const e of memberErrors) {
+      expect(e).toBeInstanceOf(Pkcs11Error);
+      expect(['CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT']).toContain((e as Pkcs11Error).ckr);
+    }
+
+    R.reinsert();
+    // No reopening: the health check (every 50 ms) reconnects the member and keys are made on it again.
+    await vi.waitFor(async () => expect(Buffer.from((await kw.decrypt({ CiphertextBlob: blobSym })).Plaintext).toString()).toBe('cluster one'), { timeout: 10_000, interval: 50 });
+    expect(Buffer.from((await kw.decrypt({ CiphertextBlob: blobHsm })).Plaintext).toString()).toBe('cluster two');
+    const fresh = (await kw.encrypt({ KeyId: inHsm, Plaintext: utf8('after') })).CiphertextBlob;
+    expect(Buffer.from((await kw.decrypt({ CiphertextBlob: fresh })).Plaintext).toString()).toBe('after');
+    expect(await kw.verifyAudit()).toMatchObject({ ok: true });
   });
 });
