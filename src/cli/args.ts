@@ -14,6 +14,7 @@ export const GLOBAL_OPTIONS = {
   dir: { type: 'string' },
   region: { type: 'string' },
   hsm: { type: 'string' },
+  postgres: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
@@ -24,6 +25,8 @@ export interface GlobalOptions {
   region: string | undefined;
   /** The HSM config file of an HSM-backed store: --hsm, else $KEYWARD_HSM_CONFIG. */
   hsm: string | undefined;
+  /** The PostgreSQL URL of a store kept in a database instead of DIR/keyward.db: --postgres, else $KEYWARD_POSTGRES_URL. */
+  postgres: string | undefined;
   json: boolean;
   help: boolean;
 }
@@ -86,6 +89,7 @@ export function globalOptions(values: Parsed['values'], env: NodeJS.ProcessEnv =
     dir: str(values, 'dir') ?? env.KEYWARD_DIR ?? '.keyward',
     region: str(values, 'region'),
     hsm: str(values, 'hsm') ?? (env.KEYWARD_HSM_CONFIG || undefined),
+    postgres: str(values, 'postgres') ?? (env.KEYWARD_POSTGRES_URL || undefined),
     json: values.json === true,
     help: values.help === true,
   };

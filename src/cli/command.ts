@@ -6,6 +6,7 @@ import type { HsmSetup } from '../hsm/cluster.js';
 import { NotFoundException } from '../kms/errors.js';
 import { Keyward } from '../kms/keyward.js';
 import type { GlobalOptions, OptionSpec, Parsed } from './args.js';
+import { checkPostgresUrl, explainPostgresError } from './postgres.js';
 
 /** The engine's database file in a store directory (src/kms/keyward.ts). */
 export const STORE_FILE = 'keyward.db';
@@ -38,26 +39,66 @@ export function sayJson(value: unknown): void {
   say(JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
 }
 
-/** The store directory, resolved; NotFoundException when it holds no store. */
+/**
+ * The store directory, resolved; NotFoundException when it holds no store. With --postgres the keys are in
+ * the database and DIR holds only the unseal key, the lock and the credentials: it must exist (keyward init
+ * --postgres made it, or the initializing node's unseal.key was copied into it).
+ */
 export function requireStore(g: GlobalOptions): string {
   const dir = resolve(g.dir);
+  if (postgresUrl(g) !== undefined) {
+    if (!existsSync(dir)) throw new NotFoundException(`no Keyward directory ${dir} for the PostgreSQL store (run keyward --postgres URL init, or copy the unseal.key of the node that did into DIR, or pass --dir)`);
+    return dir;
+  }
   if (!existsSync(join(dir, STORE_FILE))) throw new NotFoundException(`no Keyward store in ${dir} (run keyward init, or pass --dir)`);
   return dir;
 }
 
-/** Opens the existing store of --dir; a directory without one is NotFoundException (init creates it). */
+/** How long a one-shot command waits for the PostgreSQL server to accept a connection. */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Keyward.open on `dir` with the store of the global options, a failure to reach its PostgreSQL database
+ * named as such (PostgresConnectionError). `connectTimeoutMs` bounds each connection attempt; without it a
+ * connection waits as long as the system lets it (keyward serve, whose pool must not give up under load).
+ */
+export async function openKeyward(
+  g: GlobalOptions, dir: string, opts: { create: boolean; maintenanceIntervalMs?: number; connectTimeoutMs?: number },
+): Promise<Keyward> {
+  const { connectTimeoutMs, ...rest } = opts;
+  const so = storeOptions(g);
+  const postgres = so.store?.postgres;
+  const store = postgres !== undefined && connectTimeoutMs !== undefined
+    ? { store: { postgres: { connectionString: postgres, connectionTimeoutMillis: connectTimeoutMs } } } : {};
+  try {
+    return await Keyward.open({ dir, ...rest, ...so, ...store });
+  } catch (e) {
+    throw postgres !== undefined ? explainPostgresError(e, postgres) : e;
+  }
+}
+
+/** Opens the existing store of --dir (and --postgres); a directory without one is NotFoundException (init creates it). */
 export async function openStore(g: GlobalOptions): Promise<Keyward> {
   const dir = requireStore(g);
-  return Keyward.open({ dir, create: false, maintenanceIntervalMs: 0, ...storeOptions(g) });
+  return openKeyward(g, dir, { create: false, maintenanceIntervalMs: 0, connectTimeoutMs: POSTGRES_CONNECT_TIMEOUT_MS });
+}
+
+/** The checked --postgres URL (or $KEYWARD_POSTGRES_URL), undefined for a store in DIR. */
+export function postgresUrl(g: GlobalOptions): string | undefined {
+  return g.postgres === undefined ? undefined : checkPostgresUrl(g.postgres);
 }
 
 /**
- * The Keyward.open options every command takes from the global options: the region, and the HSM: the
- * config file of --hsm / $KEYWARD_HSM_CONFIG, else the environment alone when $KEYWARD_HSM_MODULE is set.
+ * The Keyward.open options every command takes from the global options: the region; the HSM: the config
+ * file of --hsm / $KEYWARD_HSM_CONFIG, else the environment alone when $KEYWARD_HSM_MODULE is set; and the
+ * PostgreSQL database of --postgres / $KEYWARD_POSTGRES_URL.
  */
-export function storeOptions(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { region?: string; hsm?: HsmSetup } {
+export function storeOptions(g: GlobalOptions, env: NodeJS.ProcessEnv = process.env): { region?: string; hsm?: HsmSetup; store?: { postgres: string } } {
   const hsm = g.hsm ?? (env.KEYWARD_HSM_MODULE ? loadHsmConfig({ env }) : undefined);
-  return { ...(g.region !== undefined ? { region: g.region } : {}), ...(hsm !== undefined ? { hsm } : {}) };
+  const postgres = postgresUrl(g);
+  return {
+    ...(g.region !== undefined ? { region: g.region } : {}), ...(hsm !== undefined ? { hsm } : {}), ...(postgres !== undefined ? { store: { postgres } } : {}),
+  };
 }
 
 /** Runs `fn` on the opened store and closes it whatever happens. */

@@ -3,13 +3,29 @@ import { chmodSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UNSEAL_KEY_ENV, UNSEAL_KEY_FILE } from '../keys/unseal.js';
 import { AlreadyExistsException } from '../kms/errors.js';
-import { Keyward } from '../kms/keyward.js';
+import { KeyHierarchy } from '../keys/hierarchy.js';
+import type { Keyward } from '../kms/keyward.js';
 import { KEY_SPECS, SPEC_USAGES } from '../kms/model.js';
 import type { KeyMetadata, KeyUsage } from '../kms/types.js';
 import { choice, intOption, str } from './args.js';
-import { STORE_FILE, say, sayJson, storeOptions, table, withStore, type Command } from './command.js';
+import { openKeyward, POSTGRES_CONNECT_TIMEOUT_MS, STORE_FILE, say, sayJson, storeOptions, table, withStore, type Command } from './command.js';
+import { explainPostgresError, POSTGRES_URL_ENV, redactPostgresUrl } from './postgres.js';
 
 const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'];
+
+/** Whether the PostgreSQL database already holds a Keyward store (its region keys' record). */
+async function postgresHoldsStore(url: string): Promise<boolean> {
+  // Loaded only for PostgreSQL, as Keyward.open does: a SQLite init never loads pg.
+  const { openPostgresStore } = await import('../store/postgres.js');
+  const store = await openPostgresStore({ connectionString: url, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }).catch((e: unknown) => {
+    throw explainPostgresError(e, url);
+  });
+  try {
+    return (await KeyHierarchy.storeMode(store)) !== undefined;
+  } finally {
+    await store.close();
+  }
+}
 
 const init: Command = {
   name: 'init',
@@ -17,27 +33,36 @@ const init: Command = {
   operands: { min: 0, max: 0 },
   async run({ global: g }) {
     const dir = resolve(g.dir);
-    if (existsSync(join(dir, STORE_FILE))) {
+    // Keyward.open checks its options before it creates the directory (mode 0700, masked by the umask).
+    const opts = storeOptions(g);
+    const postgres = opts.store?.postgres;
+    if (postgres === undefined && existsSync(join(dir, STORE_FILE))) {
       throw new AlreadyExistsException(`${dir} already holds a Keyward store; refusing to initialize it again (remove the directory first to start over)`);
+    }
+    // Another node's DIR needs no init: a copy of the initializing node's unseal.key (a fresh key would not open the store).
+    if (postgres !== undefined && (await postgresHoldsStore(postgres))) {
+      throw new AlreadyExistsException(`the PostgreSQL database ${redactPostgresUrl(postgres)} already holds a Keyward store; refusing to initialize it again (for another node, copy the unseal.key of the first node's DIR into this node's DIR)`);
     }
     const existed = existsSync(dir);
     const fromEnv = process.env[UNSEAL_KEY_ENV] !== undefined;
-    // Keyward.open checks its options before it creates the directory (mode 0700, masked by the umask).
-    const opts = storeOptions(g);
-    const kw = await Keyward.open({ dir, create: true, maintenanceIntervalMs: 0, ...opts });
+    const kw = await openKeyward(g, dir, { create: true, maintenanceIntervalMs: 0, connectTimeoutMs: POSTGRES_CONNECT_TIMEOUT_MS });
     // Only a directory made here is set to exactly 0700, never one the user already had.
     if (!existed) chmodSync(dir, 0o700);
     const region = kw.region;
     const account = kw.account;
     await kw.close();
-    say(`initialized a Keyward store in ${dir} (region ${region}, account ${account})`);
+    if (postgres === undefined) say(`initialized a Keyward store in ${dir} (region ${region}, account ${account})`);
+    else {
+      say(`initialized a Keyward store in the PostgreSQL database ${redactPostgresUrl(postgres)} (schema keyward) with ${dir} (region ${region}, account ${account})`);
+      say(`every command of this store needs --postgres URL or $${POSTGRES_URL_ENV}; ${dir} keeps its unseal key, lock and credentials`);
+    }
     if (opts.hsm !== undefined) {
       say(`region key: the non-extractable token key keyward-rk-${region} in the HSM${g.hsm !== undefined ? ` of ${g.hsm}` : ' of $KEYWARD_HSM_*'}; no unseal key: every command of this store needs the same HSM config`);
       return 0;
     }
     say(fromEnv
       ? `unseal key: from $${UNSEAL_KEY_ENV}`
-      : `unseal key: ${join(dir, UNSEAL_KEY_FILE)} (mode 0600); back it up: the store cannot be opened without it`);
+      : `unseal key: ${join(dir, UNSEAL_KEY_FILE)} (mode 0600); back it up: the store cannot be opened without it${postgres !== undefined ? '; other nodes need a copy in their DIR' : ''}`);
     return 0;
   },
 };

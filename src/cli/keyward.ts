@@ -20,7 +20,9 @@ const USAGE = `usage: keyward [--dir DIR] [--region REGION] [--json] <command> [
 
 store and keys:
   init                           create the store in DIR: the directory (0700), unseal.key (0600), the
-                                 database and the region key; refuses a directory that holds a store
+                                 database and the region key; refuses a directory that holds a store.
+                                 With --postgres, the database is that PostgreSQL one (refused if it
+                                 holds a store already) and DIR keeps the unseal key and credentials
   create-key [--spec SPEC] [--usage USAGE] [--description TEXT] [--alias alias/NAME] [--origin ORIGIN]
                                  SPEC: SYMMETRIC_DEFAULT (default), RSA_2048, RSA_3072, RSA_4096,
                                  ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1, HMAC_256,
@@ -95,6 +97,9 @@ key is $KEYWARD_UNSEAL_KEY when set, else DIR/unseal.key. --hsm (or $KEYWARD_HSM
 config file (one token, or a cluster's "members"; PIN from $KEYWARD_HSM_PIN or a pinFile), else
 $KEYWARD_HSM_MODULE, $KEYWARD_HSM_TOKEN (or _SLOT) and $KEYWARD_HSM_PIN (or _PIN_FILE) alone: init then
 keeps the region key in the HSM and makes no unseal key, and every command of that store needs it.
+--postgres (or $KEYWARD_POSTGRES_URL) postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE keeps the keys in
+that database (schema keyward) instead of DIR/keyward.db, one store shared by several \`keyward serve\`
+nodes; every command of that store needs it, and DIR still holds the unseal key, lock and credentials.
 --json prints JSON for create-key, list-keys, describe-key, rotate, schedule-deletion, verify and audit.
 Exit status: 0 success; 1 failure, printed as "keyward COMMAND: ExceptionName: message"; 64 usage error.`;
 

@@ -4,14 +4,13 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Keyward } from '../kms/keyward.js';
 import { CredentialStore } from '../server/credentials.js';
 import { KmsError } from '../kms/errors.js';
 import { DEFAULT_MAX_BODY_BYTES, jsonLineLogger, KmsServer } from '../server/kms-server.js';
 import { XksProxy } from '../server/xks.js';
 import { XKS_CREDENTIALS_FILE, XksKeysError } from '../server/xks-keys.js';
 import { UsageError } from './args.js';
-import { requireStore, storeOptions, type Command } from './command.js';
+import { openKeyward, postgresUrl, requireStore, type Command } from './command.js';
 import { resolveServeConfig } from './serve-config.js';
 
 export const SERVE_HELP = `usage: keyward [--dir DIR] [--region REGION] serve [--config FILE] [--port PORT] [--host HOST]
@@ -37,12 +36,15 @@ GET /metrics serves Prometheus metrics without authentication: keyward_requests_
 keyward_request_errors_total{operation,error}, keyward_request_duration_seconds{operation} (histogram),
 keyward_requests_in_flight and keyward_hsm_member_up{member}.
 
-Several nodes: \`--postgres URL\` (or KEYWARD_POSTGRES_URL) keeps the keys in that PostgreSQL database
-(schema keyward) instead of DIR/keyward.db, shared by every \`keyward serve\` given the same URL: a key
-made through one node is usable through all, rotations and deletions are seen by all. Each node keeps its
-own DIR with the same unseal key (unseal.key or KEYWARD_UNSEAL_KEY) and its credentials files. The first
-node to start on an empty database initializes it under its DIR's unseal key (created there if missing):
-copy that unseal.key to the other nodes' DIRs.
+Several nodes: \`--postgres URL\` (or KEYWARD_POSTGRES_URL), a global option every store command takes,
+keeps the keys in that PostgreSQL database (schema keyward) instead of DIR/keyward.db, shared by every
+\`keyward serve\` given the same URL: a key made through one node is usable through all, rotations and
+deletions are seen by all. \`keyward --postgres URL init\` initializes the database and makes DIR with its
+unseal key; \`keyward --postgres URL credentials create\`, \`create-key\` and the other commands then work on
+that store. Each node keeps its own DIR with the same unseal key (unseal.key or KEYWARD_UNSEAL_KEY) and
+the same credentials: copy unseal.key and credentials.json from the first node's DIR into the others'.
+A serve started on an empty database initializes it as init does, under its DIR's unseal key (created
+there if missing).
 
 options (flag / environment variable / config file key):
   --config FILE            KEYWARD_SERVE_CONFIG           a JSON object of the keys below
@@ -80,11 +82,15 @@ principal, accessKeyId, status, error (the AWS or XKS exception name), latencyMs
 xks: externalKeyId, kmsRequestId, kmsOperation, awsPrincipalArn, kmsKeyArn, kmsViaService, and why an
 allow list denied it. Bodies, keys and secrets are never logged. Start and stop messages go to stderr.
 
-environment: KEYWARD_DIR, KEYWARD_REGION, KEYWARD_ACCOUNT, KEYWARD_UNSEAL_KEY as for every command.
+environment: KEYWARD_DIR, KEYWARD_REGION, KEYWARD_ACCOUNT, KEYWARD_UNSEAL_KEY, KEYWARD_POSTGRES_URL as for
+every command.
 
 example:
   keyward init && keyward credentials create --principal alice     # prints the access key as JSON
   keyward serve --port 4566
+  # or on PostgreSQL (each further node: its own DIR with copies of unseal.key and credentials.json)
+  export KEYWARD_POSTGRES_URL=postgresql://keyward@db.internal/keyward
+  keyward init && keyward credentials create --principal alice && keyward serve --port 4566
   AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... aws kms create-key --endpoint-url http://127.0.0.1:4566 --region us-east-1`;
 
 /** Loopback: where plain HTTP cannot be read by another machine. */
@@ -99,7 +105,6 @@ const serve: Command = {
     config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
     'max-body': { type: 'string' }, 'drain-timeout': { type: 'string' }, quiet: { type: 'boolean' },
     'no-metrics': { type: 'boolean' }, 'no-xks': { type: 'boolean' }, 'xks-path-prefix': { type: 'string' }, 'xks-region': { type: 'string' },
-    postgres: { type: 'string' },
   },
   operands: { min: 0, max: 0 },
   async run({ global: g, values }) {
@@ -109,12 +114,12 @@ const serve: Command = {
       throw new UsageError(`refusing to serve plain HTTP on ${c.host}: signed requests and plaintext would cross the network unencrypted; give --cert and --key, or use a loopback address`);
     }
     const tls = c.cert !== undefined ? { cert: readFileSync(c.cert), key: readFileSync(c.key!) } : undefined;
-    const postgres = (values.postgres as string | undefined) ?? (process.env.KEYWARD_POSTGRES_URL || undefined);
+    const postgres = postgresUrl(g);
     // With PostgreSQL, DIR holds only the unseal key, the lock and the credentials: no keyward.db.
     const dir = postgres === undefined ? requireStore(g) : resolve(g.dir);
 
     // The first node on an empty database initializes it; a plain DIR must have been made by keyward init.
-    const kw = await Keyward.open({ dir, create: postgres !== undefined, ...storeOptions(g), ...(postgres !== undefined ? { store: { postgres } } : {}) });
+    const kw = await openKeyward(g, dir, { create: postgres !== undefined });
     let credentials: CredentialStore | undefined;
     let xksCredentials: CredentialStore | undefined;
     try {
