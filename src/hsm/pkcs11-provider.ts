@@ -159,7 +159,7 @@ const EMPTY = new Uint8Array(0);
 
 /** Cryptoki return values of C_Decrypt that mean "this ciphertext does not open" (SoftHSM2 gives CKR_GENERAL_ERROR for a bad GCM tag or OAEP padding). */
 const DATA_FAILURES = new Set(['CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_DATA_INVALID', 'CKR_DATA_LEN_RANGE', 'CKR_GENERAL_ERROR']);
-/** Return values of a call on a session that the token closed (a removal closes them all, PKCS#11 v2.40 §5.6). */
+/** Return values of a call on a session the token closed (removing a token closes all its sessions). */
 const SESSION_GONE = new Set(['CKR_DEVICE_REMOVED', 'CKR_SESSION_HANDLE_INVALID', 'CKR_SESSION_CLOSED']);
 const isDataFailure = (e: unknown): boolean => e instanceof Pkcs11Error && e.method.startsWith('C_Decrypt') && DATA_FAILURES.has(e.ckr);
 

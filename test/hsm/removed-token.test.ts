@@ -273,7 +273,10 @@ describe('a removed token under the engine (HSM-held region key, AWS_CLOUDHSM CM
       expect(err.message, operation).toMatch(/^the HSM is unavailable: C_\w+ failed: CKR_(DEVICE_REMOVED|TOKEN_NOT_PRESENT)/);
       const cause = (err as Error & { cause?: unknown }).cause;
       expect(cause, operation).toBeInstanceOf(Pkcs11Error);
-      expect(['CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT'], operation).toContain((cause as Pkcs11Error).ckr);
+      const { ckr, code, method } = cause as Pkcs11Error;
+      expect(['CKR_DEVICE_REMOVED', 'CKR_TOKEN_NOT_PRESENT'], operation).toContain(ckr);
+      expect(code, operation).toBe(CODES[ckr as Ckr]);
+      expect(err.message, operation).toContain(`${method} failed: ${ckr}`);
       // Audited as refused, under the exception's name.
       const [last] = await kw.auditTail(1);
       expect(last, operation).toMatchObject({ operation, outcome: 'KMSInvalidStateException' });
