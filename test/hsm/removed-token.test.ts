@@ -186,6 +186,46 @@ describe('a removed token, layer by layer', () => {
     }
   });
 
+  it('the native pool: a removal in the middle of a batch rejects it with the first failed item, and the module survives it', async () => {
+    const native = loadNative();
+    const m = Pkcs11Module.load(R.module);
+    try {
+      const slot = m.findToken('kw-layers');
+      const s = slot.openSession();
+      s.login(USER_PIN);
+      const aesKey = handleNumber(generateAesKey(s, 32, { token: true, label: 'rt-midflight' }));
+      const pool = native.open({ module: R.module, slot: slot.id, pin: USER_PIN, sessions: 2 });
+      const items = Array.from({ length: 4000 }, () => ({ iv: randomBytes(12), aad: new Uint8Array(0), data: randomBytes(1024) }));
+      const running = pool.aesGcmEncryptBatch(aesKey, items);
+      // The pool's threads are working through the batch while the token goes.
+      R.remove();
+      const e = await failure(() => running);
+      expect(e).toBeInstanceOf(Pkcs11Error);
+      expect(e).toMatchObject({ ckr: 'CKR_DEVICE_REMOVED', code: CODES.CKR_DEVICE_REMOVED });
+      expect(['C_EncryptInit', 'C_Encrypt']).toContain((e as Pkcs11Error).method);
+      const index = (e as { index?: number }).index!;
+      expect(Number.isInteger(index) && index >= 0 && index < items.length).toBe(true);
+      pool.close();
+      s.close();
+
+      R.reinsert();
+      const pool2 = native.open({ module: R.module, slot: slot.id, pin: USER_PIN, sessions: 2 });
+      const s2 = m.findToken('kw-layers').openSession();
+      try {
+        s2.login(USER_PIN);
+        const [key] = s2.findObjects({ label: 'rt-midflight', token: true });
+        const out = await pool2.aesGcmEncryptBatch(handleNumber(key!), items.slice(0, 64));
+        expect(out).toHaveLength(64);
+        s2.destroyObject(key!);
+      } finally {
+        s2.close();
+        pool2.close();
+      }
+    } finally {
+      m.close();
+    }
+  });
+
   for (const native of [true, false]) {
     const hot = native ? 'native' : 'pkcs11js';
     it(`Pkcs11Provider (hot path ${hot}): operations reject with Pkcs11Error, never plaintext or false; a new provider opens the old ciphertexts after reinsertion`, async () => {
