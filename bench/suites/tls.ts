@@ -4,8 +4,8 @@
 // for ECDSA P-256 and RSA-2048, TLS 1.3 and TLS 1.2; and bulk throughput through the terminator against
 // plain TCP straight to the backend.
 //
-// How it is measured: the client is a separate process (_tls-client.ts) so its handshake work does not
-// share the terminator's event loop; one timed run is HANDSHAKES new full handshakes (no session
+// How it is measured: the client is a separate process (src/bench/client.ts, shared with `keyward bench`'s
+// tls suite) so its handshake work does not share the terminator's event loop; one timed run is HANDSHAKES new full handshakes (no session
 // resumption), CONCURRENCY in flight, each connection closed once secure (the terminator still opens
 // a backend connection for each). ops/s is handshakes per second; latency columns are a run's time
 // over HANDSHAKES (amortized, not one handshake's latency). The bulk suites send SIZE bytes over one
@@ -14,19 +14,20 @@
 //
 // Cross-validation before timing: one handshake per column, whose certificate's public key must be the
 // column's key (so an HSM column really signs with the token key), and one echo checked byte for byte.
-import { fork, type ChildProcess, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import type { AsymmetricKeySpec } from '../../src/crypto/provider.js';
 import type { HsmConfig } from '../../src/hsm/config.js';
 import { Pkcs11Provider } from '../../src/hsm/pkcs11-provider.js';
 import { keyObjectCertKey, providerCertKey, selfSignedCertificate } from '../../src/tls/cert.js';
-import { TlsTerminator, type KeySource } from '../../src/tls/terminator.js';
+import type { KeySource, TlsTerminator } from '../../src/tls/terminator.js';
+import type { Work } from '../../src/bench/client.js';
+import { echoBackend, startTerminator } from '../../src/bench/tls.js';
+import { peerSpki, type TlsVersion } from '../../src/bench/tls-calls.js';
+import { ClientProcess } from '../../src/bench/worker.js';
 import { CrossValidationError, type AsyncImpl, type AsyncSuite } from '../harness.js';
 
 const HANDSHAKES = 32;
@@ -49,11 +50,8 @@ interface Env {
   provider: Pkcs11Provider;
   /** The token keys, all made before the engine first lists the token's objects (libp11 lists them once). */
   hsmKeys: Record<keyof typeof KEY_SPECS, { label: string; spki: Uint8Array; pem: string }>;
-  backend: net.Server;
   backendPort: number;
-  client: ChildProcess;
-  /** One job for the client process; rejects with its error. */
-  job: (j: object) => Promise<void>;
+  client: ClientProcess;
 }
 
 async function makeEnv(): Promise<Env> {
@@ -70,30 +68,15 @@ async function makeEnv(): Promise<Env> {
     const ck = await providerCertKey(provider, await provider.generateKey(KEY_SPECS[key], { token: true, label, extractable: false }));
     hsmKeys[key] = { label, spki: ck.spki, pem: await selfSignedCertificate(ck, { subject: SUBJECT }) };
   }
-  const backend = net.createServer({ allowHalfOpen: true }, (s) => {
-    s.on('error', () => undefined);
-    s.pipe(s);
-  });
-  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-  const client = fork(fileURLToPath(new URL('./_tls-client.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  backend.unref();
+  const backend = await echoBackend();
+  const client = ClientProcess.start();
+  backend.server.unref();
   client.unref();
-  client.channel?.unref();
   process.once('exit', () => {
-    client.kill();
+    client.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  // The channel is referenced while a job runs, so the process waits for the answer.
-  const job = (j: object) => new Promise<void>((resolve, reject) => {
-    client.channel?.ref();
-    client.once('message', (m: { ok: boolean; error?: string }) => {
-      client.channel?.unref();
-      if (m.ok) resolve();
-      else reject(new Error(`TLS bench client: ${m.error}`));
-    });
-    client.send(j);
-  });
-  return { dir, hsm, provider, hsmKeys, backend, backendPort: (backend.address() as net.AddressInfo).port, client, job };
+  return { dir, hsm, provider, hsmKeys, backendPort: backend.port, client };
 }
 
 let env: Promise<Env> | undefined;
@@ -118,26 +101,13 @@ async function terminatorFor(e: Env, where: Where, key: keyof typeof KEY_SPECS, 
     spki = ck.spki;
     source = { pemFile: keyFile };
   }
-  const certFile = join(e.dir, `${label}.crt`);
-  writeFileSync(certFile, pem);
-  const t = await TlsTerminator.start({ port: 0, backend: { host: '127.0.0.1', port: e.backendPort }, certificates: [{ certFile, key: source }], hsm: e.hsm });
+  const t = await startTerminator({ dir: e.dir, name: label, cert: pem, key: source, backendPort: e.backendPort, hsm: e.hsm });
   return { t, spki: Buffer.from(spki) };
-}
-
-/** The SPKI of the certificate a handshake with the port presents. */
-function peerSpki(port: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' }, () => {
-      resolve(s.getPeerX509Certificate()!.publicKey.export({ format: 'der', type: 'spki' }));
-      s.destroy();
-    });
-    s.once('error', reject);
-  });
 }
 
 let labels = 0;
 
-function handshakeImpl(where: Where, key: keyof typeof KEY_SPECS, version: 'TLSv1.2' | 'TLSv1.3'): AsyncImpl {
+function handshakeImpl(where: Where, key: keyof typeof KEY_SPECS, version: TlsVersion): AsyncImpl {
   let e: Env | undefined;
   let t: TlsTerminator | undefined;
   const name = `${where === 'hsm' ? 'hsm (softhsm2, pkcs11 engine)' : 'memory (openssl)'}`;
@@ -149,14 +119,14 @@ function handshakeImpl(where: Where, key: keyof typeof KEY_SPECS, version: 'TLSv
       t = made.t;
       if (!(await peerSpki(t.address.port)).equals(made.spki)) throw new CrossValidationError(`tls ${key} ${name}: the handshake presented another key's certificate`);
     },
-    run: () => e!.job({ op: 'handshakes', port: t!.address.port, version, count: HANDSHAKES, concurrency: CONCURRENCY }),
+    run: () => e!.client.batch({ kind: 'handshake', port: t!.address.port, version }, HANDSHAKES, CONCURRENCY),
     async teardown() {
       await t?.close(100);
     },
   };
 }
 
-function handshakeSuite(key: keyof typeof KEY_SPECS, version: 'TLSv1.2' | 'TLSv1.3'): AsyncSuite {
+function handshakeSuite(key: keyof typeof KEY_SPECS, version: TlsVersion): AsyncSuite {
   return {
     name: `tls-handshake-${key}-${version === 'TLSv1.3' ? 'tls13' : 'tls12'}`,
     size: 0,
@@ -169,16 +139,16 @@ function handshakeSuite(key: keyof typeof KEY_SPECS, version: 'TLSv1.2' | 'TLSv1
 function bulkImpl(through: boolean): AsyncImpl {
   let e: Env | undefined;
   let t: TlsTerminator | undefined;
-  const port = () => (through ? t!.address.port : e!.backendPort);
+  const work = (): Work => ({ kind: 'bulk', port: through ? t!.address.port : e!.backendPort, tls: through, size: BULK_BYTES });
   return {
     name: through ? 'through the terminator (TLS 1.3, P-256 in memory)' : 'direct to the backend (TCP)',
     async setup() {
       e = await shared();
       if (through) t = (await terminatorFor(e, 'memory', 'p256', `bench-bulk-${++labels}`)).t;
       // The client checks the echo byte for byte (sha256 and length) on every run, this first one included.
-      await e.job({ op: 'bulk', port: port(), tls: through, size: BULK_BYTES });
+      await e.client.batch(work(), 1, 1);
     },
-    run: () => e!.job({ op: 'bulk', port: port(), tls: through, size: BULK_BYTES }),
+    run: () => e!.client.batch(work(), 1, 1),
     async teardown() {
       await t?.close(100);
     },

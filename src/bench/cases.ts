@@ -1,28 +1,29 @@
 // What `keyward bench` measures: operations through the Provider interface (AES-256-GCM, ECDSA, RSA),
-// the engine's GenerateDataKey and Decrypt, and the HSM ops at several concurrencies. Every operation is
+// the engine's GenerateDataKey and Decrypt, the HSM ops at several concurrencies, TLS handshakes through
+// the terminator (tls.ts) and signed requests to the KMS endpoint (server.ts). Every operation is
 // prepared per provider with the same key material and inputs, and its answers are checked before any
 // timing against OpenSSL through node:crypto, the reference all providers are held to (so they agree with
 // one another); a wrong answer is a CrossCheckError and the provider is not timed for that operation.
 import {
   constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, sign as nodeSign, verify as nodeVerify, type KeyObject,
 } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NodeCryptoProvider } from '../crypto/node-provider.js';
 import type { AsymmetricKeySpec, KeyHandle, Provider, SigningAlgorithm } from '../crypto/provider.js';
-import { Keyward } from '../kms/keyward.js';
+import type { HsmConfig } from '../hsm/config.js';
+import { same, wrong } from './check.js';
+import { dataKeyBlobs, engineOf } from './engine.js';
+import type { Measurement } from './measure.js';
+import { serverOps } from './server.js';
+import { TlsBench } from './tls.js';
+import { ClientProcess } from './worker.js';
 
-/** A provider gave an answer that disagrees with the reference; it is reported, not timed. */
-export class CrossCheckError extends Error {
-  override name = 'CrossCheckError';
-}
+export { CrossCheckError } from './check.js';
 
 /** One provider's timed operation, ready to run, and what to release afterwards. */
-export interface Prepared {
-  run(): Promise<unknown>;
-  release(): Promise<void>;
-}
+export type Prepared =
+  /** Timed here, in this process (measure.ts). */
+  | { run(): Promise<unknown>; release(): Promise<void> }
+  /** Timed elsewhere (a client process), which reports its own measurement. */
+  | { measure(seconds: number, concurrency: number): Promise<Measurement>; release(): Promise<void> };
 
 /** An operation of a suite at one size and concurrency. */
 export interface BenchCase {
@@ -34,15 +35,23 @@ export interface BenchCase {
   concurrency: number;
   /** Sets the operation up on p and checks its answers; throws CrossCheckError for a wrong one. */
   prepare(p: Provider): Promise<Prepared>;
+  /**
+   * Set for an operation that involves no provider (plain TCP beside TLS): it runs once, under this
+   * column name, instead of once per provider.
+   */
+  column?: string;
+  /** Releases what the suite's cases share (a client process, token keys); runBench calls it once at the end. */
+  finish?: () => Promise<void>;
 }
 
-interface Op {
+export interface Op {
   op: string;
   size: number;
   prepare(p: Provider): Promise<Prepared>;
+  column?: string;
 }
 
-export const SUITES = ['aes-gcm', 'ecdsa', 'rsa', 'kms', 'hsm'] as const;
+export const SUITES = ['aes-gcm', 'ecdsa', 'rsa', 'kms', 'hsm', 'tls', 'server'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
 /** Deterministic bytes (xorshift32), so every provider and every run sees the same input. */
@@ -58,14 +67,11 @@ export function input(size: number, seed: number): Uint8Array {
   return out;
 }
 
-const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 const flip = (b: Uint8Array): Uint8Array => {
   const c = Uint8Array.from(b);
   c[c.length - 1]! ^= 1;
   return c;
 };
-/** The row names the provider; the message says what it got wrong. */
-const wrong = (op: string, what: string) => new CrossCheckError(`${op}: ${what}, unlike node:crypto (OpenSSL); not timed`);
 
 /** Runs check on a fresh key; on any failure the key is destroyed before the error goes on. */
 async function withKey(p: Provider, key: KeyHandle, check: () => Promise<void>, run: () => Promise<unknown>): Promise<Prepared> {
@@ -205,55 +211,8 @@ function oaepDecryptOp(): Op {
 
 // ---- The engine (GenerateDataKey, Decrypt) ----
 
-const ACCOUNT = '111122223333';
 /** Data key blobs the Decrypt operation cycles through. */
-const BLOBS = 64;
-
-/**
- * An engine on a fresh store in a temp directory (SQLite, audit log on, as an application runs it) using
- * provider p for its crypto, with one symmetric CMK. Checked against an engine on node:crypto on the same
- * store: a data key made by either decrypts to the same bytes under both.
- */
-async function engineOf(p: Provider, op: string): Promise<{ kw: Keyward; keyId: string; close(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
-  const open = (provider: Provider) => Keyward.open({ dir, account: ACCOUNT, provider, maintenanceIntervalMs: 0 });
-  let kw: Keyward | undefined;
-  try {
-    kw = await open(p);
-    const keyId = (await kw.createKey({ Description: 'keyward bench' })).KeyMetadata.KeyId;
-    const mine = await kw.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
-    await kw.close();
-    kw = await open(new NodeCryptoProvider());
-    const opened = (await kw.decrypt({ CiphertextBlob: mine.CiphertextBlob })).Plaintext;
-    const agrees = mine.Plaintext.length === 32 && same(opened, mine.Plaintext);
-    opened.fill(0);
-    mine.Plaintext.fill(0);
-    if (!agrees) throw wrong(op, 'made a data key that decrypts differently under node:crypto');
-    const theirs = await kw.generateDataKey({ KeyId: keyId, KeySpec: 'AES_256' });
-    await kw.close();
-    kw = await open(p);
-    const back = (await kw.decrypt({ CiphertextBlob: theirs.CiphertextBlob })).Plaintext;
-    const ok = same(back, theirs.Plaintext);
-    back.fill(0);
-    theirs.Plaintext.fill(0);
-    if (!ok) throw wrong(op, "decrypts node:crypto's data key differently");
-    const engine = kw;
-    return {
-      kw: engine, keyId,
-      async close() {
-        try {
-          await engine.close();
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      },
-    };
-  } catch (e) {
-    await kw?.close().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-}
+export const BLOBS = 64;
 
 function kmsOps(): Op[] {
   return [
@@ -274,12 +233,11 @@ function kmsOps(): Op[] {
       async prepare(p) {
         const e = await engineOf(p, 'kms-decrypt');
         try {
-          const made = await Promise.all(Array.from({ length: BLOBS }, () => e.kw.generateDataKey({ KeyId: e.keyId, KeySpec: 'AES_256' })));
-          for (const m of made) m.Plaintext.fill(0);
+          const blobs = await dataKeyBlobs(e, BLOBS);
           let next = 0;
           return {
             async run() {
-              (await e.kw.decrypt({ CiphertextBlob: made[next++ % BLOBS]!.CiphertextBlob })).Plaintext.fill(0);
+              (await e.kw.decrypt({ CiphertextBlob: blobs[next++ % BLOBS]! })).Plaintext.fill(0);
             },
             release: () => e.close(),
           };
@@ -298,12 +256,16 @@ export interface CaseOptions {
   suites: readonly SuiteName[];
   /** AES-GCM message sizes. */
   sizes: readonly number[];
-  /** Calls in flight for aes-gcm, ecdsa and rsa; undefined: 1. */
+  /** Calls in flight for aes-gcm, ecdsa and rsa (undefined: 1), tls handshakes and server requests. */
   concurrency?: number;
   /** Calls in flight for kms; undefined: 64 (the store commits the calls in flight together). */
   kmsConcurrency?: number;
   /** The concurrencies of the hsm suite's curves. */
   levels: readonly number[];
+  /** The HSM of the pkcs11 provider, for the tls suite's terminator (the OpenSSL pkcs11 engine logs in itself). */
+  hsm?: HsmConfig;
+  /** The client process's module (default: client.js beside this module, as built). */
+  clientModule?: string;
 }
 
 export const DEFAULT_SIZES = [32, 1024, 65536];
@@ -311,10 +273,24 @@ export const DEFAULT_LEVELS = [1, 2, 4, 8, 16, 32, 64];
 export const KMS_CONCURRENCY = 64;
 /** The hsm suite's size of AES-GCM message. */
 export const HSM_AES_SIZE = 1024;
+/** New handshakes in flight by default: a few, as a terminator sees from several clients. */
+export const TLS_CONCURRENCY = 4;
+/** Requests in flight to the KMS endpoint by default (keep-alive connections of the client). */
+export const SERVER_CONCURRENCY = 32;
 
 /** The cases of the chosen suites, in the order they run. */
 export function benchCases(o: CaseOptions): BenchCase[] {
-  const at = (suite: string, ops: Op[], concurrency: number): BenchCase[] => ops.map((x) => ({ suite, op: x.op, size: x.size, concurrency, prepare: x.prepare }));
+  let client: ClientProcess | undefined;
+  // One client process for the tls and server suites, started by the first case that needs it.
+  const clientOf = () => (client ??= ClientProcess.start(o.clientModule));
+  const finishers: (() => Promise<void>)[] = [];
+  let finished: Promise<void> | undefined;
+  const finish = () => (finished ??= (async () => {
+    for (const f of finishers) await f();
+    client?.close();
+  })());
+  const at = (suite: string, ops: Op[], concurrency: number): BenchCase[] =>
+    ops.map((x) => ({ suite, op: x.op, size: x.size, concurrency, prepare: x.prepare, finish, ...(x.column ? { column: x.column } : {}) }));
   const c = o.concurrency ?? 1;
   const out: BenchCase[] = [];
   for (const s of o.suites) {
@@ -326,6 +302,12 @@ export function benchCases(o: CaseOptions): BenchCase[] {
       const ops = [aesOps(HSM_AES_SIZE)[0]!, signOp(P256), signOp(RSA2048)];
       for (const x of ops) for (const level of o.levels) out.push(...at(s, [x], level));
     }
+    if (s === 'tls') {
+      const t = new TlsBench(clientOf, o.hsm);
+      finishers.push(() => t.close());
+      out.push(...at(s, t.handshakeOps(), o.concurrency ?? TLS_CONCURRENCY), ...at(s, t.bulkOps(), 1));
+    }
+    if (s === 'server') out.push(...at(s, serverOps(clientOf), o.concurrency ?? SERVER_CONCURRENCY));
   }
   return out;
 }

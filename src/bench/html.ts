@@ -5,8 +5,8 @@
 import { fmt, fmtLatency, formatSize, isError, type MeasuredRow, type Report, type Row } from './report.js';
 import { barChart, esc, lineChart, type Series } from './svg.js';
 
-const COLORS: Record<string, string> = { wasm: '#3b6fd8', node: '#2e9e5b', pkcs11: '#e07b00' };
-const EXTRA = ['#8e44ad', '#c0392b', '#16a085', '#7f8c8d'];
+const COLORS: Record<string, string> = { wasm: '#3b6fd8', node: '#2e9e5b', pkcs11: '#e07b00', direct: '#7f8c8d' };
+const EXTRA = ['#8e44ad', '#c0392b', '#16a085', '#b7950b'];
 
 function colorOf(providers: string[]): (name: string) => string {
   return (name) => COLORS[name] ?? EXTRA[providers.filter((p) => !(p in COLORS)).indexOf(name) % EXTRA.length] ?? '#555';
@@ -93,6 +93,8 @@ export function htmlReport(report: Report): string {
     if (rows.length === 0) continue;
     parts.push(`<h2 id="suite-${esc(suite)}">${esc(suite)}</h2>`);
     if (suite === 'hsm') parts.push('<p class="note">The HSM operations at rising concurrency: throughput stops growing and latency starts climbing where the device (or its sessions) saturates.</p>', hsmCurves(rows, report.settings.providers, color));
+    if (suite === 'tls') parts.push('<p class="note">New TLS 1.3 handshakes per second through Keyward\'s terminator from a client process, with the certificate key held by each provider (wasm: a CMK-wrapped key pair unwrapped into memory; node: a PEM key file; pkcs11: a token key through the OpenSSL pkcs11 engine); each column first had to present its provider\'s public key. The bulk rows echo the same bytes through the terminator and, in the direct column, over plain TCP to the same backend.</p>');
+    if (suite === 'server') parts.push('<p class="note">SigV4-signed requests per second to the KMS endpoint on loopback from a client process, one temporary store per provider; each endpoint first had to decrypt its own data key back to the same plaintext.</p>');
     parts.push(suiteBars(suite, rows, color), rowTable(rows, report.settings.baseline));
   }
   parts.push('</body></html>');

@@ -1,6 +1,6 @@
 // Runs benchmark cases on providers: each case is prepared and cross-checked on every provider, then the
-// providers that passed are timed one after the other. A provider whose check or call fails gets an
-// error row for that case and the run goes on.
+// providers that passed are timed one after the other (in this process, or by the client process a case
+// measures with). A provider whose check or call fails gets an error row for that case and the run goes on.
 import type { Provider } from '../crypto/provider.js';
 import type { BenchCase, Prepared } from './cases.js';
 import { measure } from './measure.js';
@@ -41,44 +41,55 @@ const warmup = (seconds: number) => Math.min(0.25, seconds / 5);
 
 const message = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
+/** One case on one provider: prepared and cross-checked, warmed up, timed, released; a failure is an error row. */
+async function runOne(c: BenchCase, name: string, provider: Provider, seconds: number): Promise<Row> {
+  const key = { suite: c.suite, op: c.op, size: c.size, concurrency: c.concurrency, provider: name };
+  let p: Prepared;
+  try {
+    p = await c.prepare(provider);
+  } catch (e) {
+    return { ...key, error: message(e) };
+  }
+  const timed = 'measure' in p ? p.measure : (s: number, concurrency: number) => measure(p.run, s, concurrency);
+  let row: Row;
+  try {
+    await timed(warmup(seconds), c.concurrency);
+    const t = await timed(seconds, c.concurrency);
+    row = { ...key, ops: t.ops, seconds: t.seconds, opsPerSec: t.opsPerSec, mbPerSec: (t.opsPerSec * c.size) / 1e6, p50us: t.p50us, p99us: t.p99us, ratio: null };
+  } catch (e) {
+    row = { ...key, error: message(e) };
+  }
+  // A provider that cannot release its keys is in error too; the run goes on with the next one.
+  try {
+    await p.release();
+  } catch (e) {
+    row = { ...key, error: `releasing: ${message(e)}` };
+  }
+  return row;
+}
+
 export async function runBench(o: BenchOptions): Promise<Report> {
   if (!o.providers.some((p) => p.name === o.baseline)) throw new RangeError(`the baseline ${o.baseline} is not one of the providers (${o.providers.map((p) => p.name).join(', ')})`);
   const date = new Date().toISOString();
   const m = machine();
   const rows: Row[] = [];
-  const total = o.cases.length * o.providers.length;
+  // A case that involves no provider runs once, under its own column; it is handed the first provider, which it ignores.
+  const columnsOf = (c: BenchCase): NamedProvider[] => (c.column === undefined ? o.providers : [{ name: c.column, provider: o.providers[0]!.provider }]);
+  const total = o.cases.reduce((n, c) => n + columnsOf(c).length, 0);
   let done = 0;
-  for (const c of o.cases) {
-    const key = { suite: c.suite, op: c.op, size: c.size, concurrency: c.concurrency };
-    for (const { name, provider } of o.providers) {
-      o.onProgress?.({ done, total, current: { op: c.op, size: c.size, provider: name, concurrency: c.concurrency } });
-      let row: Row;
-      let prepared: Prepared | undefined;
-      try {
-        prepared = await c.prepare(provider);
-      } catch (e) {
-        prepared = undefined;
-        row = { ...key, provider: name, error: message(e) };
+  try {
+    for (const c of o.cases) {
+      for (const { name, provider } of columnsOf(c)) {
+        o.onProgress?.({ done, total, current: { op: c.op, size: c.size, provider: name, concurrency: c.concurrency } });
+        const row = await runOne(c, name, provider, o.seconds);
+        rows.push(row);
+        done++;
+        o.onProgress?.({ done, total, row });
       }
-      if (prepared) {
-        try {
-          await measure(prepared.run, warmup(o.seconds), c.concurrency);
-          const t = await measure(prepared.run, o.seconds, c.concurrency);
-          row = { ...key, provider: name, ops: t.ops, seconds: t.seconds, opsPerSec: t.opsPerSec, mbPerSec: (t.opsPerSec * c.size) / 1e6, p50us: t.p50us, p99us: t.p99us, ratio: null };
-        } catch (e) {
-          row = { ...key, provider: name, error: message(e) };
-        }
-        // A provider that cannot release its keys is in error too; the run goes on with the next one.
-        try {
-          await prepared.release();
-        } catch (e) {
-          row = { ...key, provider: name, error: `releasing: ${message(e)}` };
-        }
-      }
-      rows.push(row!);
-      done++;
-      o.onProgress?.({ done, total, row: row! });
     }
+  } finally {
+    // What the cases share (a client process, token keys) is released once, whatever happened.
+    for (const f of new Set(o.cases.map((c) => c.finish))) await f?.();
   }
   applyBaseline(rows, o.baseline);
   return {

@@ -2,7 +2,7 @@
 // writes a valid JSON report and an HTML report that headless Chromium renders with its charts, offline;
 // bench compare reads two reports; and a deliberately wrong provider is caught by the cross-check,
 // reported as an error and never timed.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,11 +16,17 @@ import { WasmProvider } from '../../src/crypto/wasm-provider.js';
 import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
 import { keyward, requireBuild, tempDirs } from './_cli.js';
 
-softhsmTokens('bench');
+const tokens = softhsmTokens('bench');
 
 const CHROMIUM = '/usr/bin/chromium';
-const SUITES = ['aes-gcm', 'ecdsa', 'rsa', 'kms', 'hsm'];
+const SUITES = ['aes-gcm', 'ecdsa', 'rsa', 'kms', 'hsm', 'tls', 'server'];
 const PROVIDERS = ['wasm', 'node', 'pkcs11'];
+
+/** The objects kept in the token (SoftHSM2's file backend writes each token object to a file of its own). */
+function tokenObjects(): string[] {
+  const root = join(tokens.dir, 'tokens');
+  return readdirSync(root).flatMap((t) => readdirSync(join(root, t)).filter((f) => f.endsWith('.object') && f !== 'token.object'));
+}
 
 /** Where every measured row must be sane: calls made, positive rates, ordered percentiles, the baseline at 1. */
 function checkRows(report: Report): void {
@@ -33,6 +39,8 @@ function checkRows(report: Report): void {
     expect(m.p50us).toBeGreaterThan(0);
     expect(m.p99us).toBeGreaterThanOrEqual(m.p50us);
     if (m.provider === report.settings.baseline) expect(m.ratio).toBe(1);
+    // The tls suite's plain-TCP row has a column of its own and no baseline to compare with.
+    else if (m.provider === 'direct') expect(m.ratio).toBeNull();
     else expect(m.ratio).toBeGreaterThan(0);
   }
 }
@@ -86,8 +94,17 @@ describe('keyward bench', () => {
     expect(ops('rsa')).toEqual(['rsa2048-oaep-decrypt@32x2', 'rsa2048-sign@32x2', 'rsa2048-verify@32x2']);
     expect(ops('kms')).toEqual(['kms-decrypt@32x2', 'kms-generate-data-key@32x2']);
     expect(ops('hsm')).toEqual(['aes-gcm-encrypt@1024x1', 'aes-gcm-encrypt@1024x4', 'ecdsa-p256-sign@32x1', 'ecdsa-p256-sign@32x4', 'rsa2048-sign@32x1', 'rsa2048-sign@32x4']);
+    expect(ops('tls')).toEqual(['tcp-bulk@4194304x1', 'tls13-bulk@4194304x1', 'tls13-handshake-p256@0x2', 'tls13-handshake-rsa2048@0x2']);
+    expect(ops('server')).toEqual(['server-decrypt@32x2', 'server-generate-data-key@32x2']);
     for (const suite of SUITES) for (const p of PROVIDERS) expect(report.rows.some((x) => x.suite === suite && x.provider === p), `${suite} ${p}`).toBe(true);
-  }, 60_000);
+    // Plain TCP is measured once, in its own column; every TLS handshake row is one provider's key.
+    expect(report.rows.filter((x) => x.op === 'tcp-bulk').map((x) => x.provider)).toEqual(['direct']);
+    for (const op of ['tls13-handshake-p256', 'tls13-handshake-rsa2048', 'tls13-bulk', 'server-generate-data-key', 'server-decrypt']) {
+      expect(report.rows.filter((x) => x.op === op).map((x) => x.provider), op).toEqual(PROVIDERS);
+    }
+    // The tls suite's token keys are deleted when the run ends: the token holds no key objects.
+    expect(tokenObjects()).toEqual([]);
+  }, 120_000);
 
   it('writes an HTML report that renders offline in headless Chromium with non-empty charts', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -158,7 +175,7 @@ describe('keyward bench', () => {
     const r = keyward(['bench', 'compare', join(work, 'a.json'), join(work, 'b.json')]);
     expect(r.err).toBe('');
     expect(r.status).toBe(0);
-    const rows = r.out.split('\n').filter((l) => /^(aes|ecdsa|rsa|kms)/.test(l));
+    const rows = r.out.split('\n').filter((l) => /^(aes|ecdsa|rsa|kms|tls|tcp|server)/.test(l));
     expect(rows.length).toBe(report.rows.length);
     expect(rows.filter((l) => l.endsWith(' 2.00×')).length).toBe(report.rows.length - 1);
     expect(rows.filter((l) => l.endsWith(' -')).length).toBe(1);
@@ -183,6 +200,9 @@ describe('keyward bench', () => {
       [['--seconds', '0'], /--seconds takes a number/],
       [['--baseline', 'pkcs11'], /--baseline pkcs11 is not one of the providers/],
       [['--module', SOFTHSM_MODULE], /--module needs --token/],
+      [['--hsm', '/nonexistent/hsm.json', '--module', SOFTHSM_MODULE, '--token', 'bench'], /give the HSM either as --hsm CONFIG or as --module PATH --token LABEL, not both/],
+      [['--hsm', '/nonexistent/hsm.json', '--token', 'bench'], /give the HSM either as --hsm CONFIG or as --module PATH --token LABEL, not both/],
+      [['--suite', 'tls', '--providers', 'pkcs11'], /the pkcs11 provider needs --module PATH \(and --token LABEL\) or --hsm CONFIG/],
     ] as const) {
       const r = keyward(['bench', ...args]);
       expect(r.status, args.join(' ')).toBe(64);
