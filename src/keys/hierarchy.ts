@@ -905,38 +905,55 @@ export class KeyHierarchy {
   /** Reads (or creates) the domain key records of (region, domain). Call under the domain's lock. */
   async #loadDomain(region: string, domain: string): Promise<DomainState> {
     const records = await this.#store.domainKeys(region, domain);
+    if (records.length > 0) return this.#loaded(region, domain, records);
+    // Nodes sharing a store make a domain's first key one at a time: two first uses racing on two nodes would
+    // each make a version 1, and one commit would fail (the caller's CreateKey got AlreadyExistsException).
+    // Under the store's lock (on a name no key has), the records are read again before any is made.
+    const unlock = await this.#store.lockKey?.('*', 'domains');
+    try {
+      const again = await this.#store.domainKeys(region, domain);
+      return again.length > 0 ? this.#loaded(region, domain, again) : await this.#createDomain(region, domain);
+    } finally {
+      unlock?.();
+    }
+  }
+
+  #loaded(region: string, domain: string, records: DomainKeyRecord[]): DomainState {
+    const state: DomainState = { region, domain, current: 0, currentCreatedAt: 0, records: new Map(), handles: new Map() };
+    this.#absorb(state, records);
+    this.#domains.set(`${region}\0${domain}`, state);
+    return state;
+  }
+
+  /** Creates domain key version 1 of (region, domain). Call under the domain's locks. */
+  async #createDomain(region: string, domain: string): Promise<DomainState> {
+    const rk = this.#regionKeys.get(region)!;
+    const dk = await this.#provider.generateKey('AES_256');
     let state: DomainState;
-    if (records.length === 0) {
-      const rk = this.#regionKeys.get(region)!;
-      const dk = await this.#provider.generateKey('AES_256');
-      try {
-        const record: DomainKeyRecord = {
-          region,
-          domain,
-          version: 1,
-          token: await this.#provider.wrapKey(rk, dk, aad('domain-key', region, domain, 1)),
-          createdAt: this.#now(),
-        };
-        // The index is read-modify-write: one writer at a time.
-        await this.#locks.run('domains-index', async () => {
-          const index = await this.#readDomainsIndex();
-          if (!index.some(([r, d]) => r === region && d === domain)) index.push([region, domain]);
-          await this.#store.commit(
-            [
-              { kind: 'putDomainKey', record },
-              { kind: 'putMeta', name: META_DOMAINS, value: encodeJson(index) },
-            ],
-            this.#auditEntry('CreateDomainKey', region),
-          );
-        });
-        state = { region, domain, current: 1, currentCreatedAt: record.createdAt, records: new Map([[1, record]]), handles: new Map([[1, Promise.resolve(dk)]]) };
-      } catch (e) {
-        await this.#provider.destroyKey(dk);
-        throw e;
-      }
-    } else {
-      state = { region, domain, current: 0, currentCreatedAt: 0, records: new Map(), handles: new Map() };
-      this.#absorb(state, records);
+    try {
+      const record: DomainKeyRecord = {
+        region,
+        domain,
+        version: 1,
+        token: await this.#provider.wrapKey(rk, dk, aad('domain-key', region, domain, 1)),
+        createdAt: this.#now(),
+      };
+      // The index is read-modify-write: one writer at a time (the store's lock orders the nodes).
+      await this.#locks.run('domains-index', async () => {
+        const index = await this.#readDomainsIndex();
+        if (!index.some(([r, d]) => r === region && d === domain)) index.push([region, domain]);
+        await this.#store.commit(
+          [
+            { kind: 'putDomainKey', record },
+            { kind: 'putMeta', name: META_DOMAINS, value: encodeJson(index) },
+          ],
+          this.#auditEntry('CreateDomainKey', region),
+        );
+      });
+      state = { region, domain, current: 1, currentCreatedAt: record.createdAt, records: new Map([[1, record]]), handles: new Map([[1, Promise.resolve(dk)]]) };
+    } catch (e) {
+      await this.#provider.destroyKey(dk);
+      throw e;
     }
     this.#domains.set(`${region}\0${domain}`, state);
     return state;
