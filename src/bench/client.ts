@@ -5,7 +5,6 @@
 //   { work, count, concurrency }    runs work exactly count times, concurrency at once
 //   { check: endpoint }             the KMS endpoint's cross-check (kms-calls.ts)
 import { Agent } from 'node:http';
-import { CrossCheckError } from './check.js';
 import { checkEndpoint, kmsCall, type KmsEndpoint, type KmsOperation } from './kms-calls.js';
 import { measure } from './measure.js';
 import { bulk, handshake, type TlsVersion } from './tls-calls.js';
@@ -20,7 +19,7 @@ export type Job =
   | { id: number; work: Work; count: number; concurrency: number }
   | { id: number; check: KmsEndpoint };
 
-export type Reply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string; crossCheck: boolean };
+export type Reply = { id: number; ok: true; result?: unknown } | { id: number; ok: false; name: string; message: string };
 
 /** The call of a work item, and what to release once the job is done. */
 function callOf(w: Work, concurrency: number): { call: () => Promise<unknown>; done(): void } {
@@ -62,8 +61,6 @@ async function run(j: Job): Promise<unknown> {
 process.on('message', (j: Job) => {
   run(j).then(
     (result) => process.send!({ id: j.id, ok: true, result } satisfies Reply),
-    (e: unknown) => process.send!({
-      id: j.id, ok: false, crossCheck: e instanceof CrossCheckError, error: e instanceof Error ? (e instanceof CrossCheckError ? e.message : `${e.name}: ${e.message}`) : String(e),
-    } satisfies Reply),
+    (e: unknown) => process.send!({ id: j.id, ok: false, name: e instanceof Error ? e.name : 'Error', message: e instanceof Error ? e.message : String(e) } satisfies Reply),
   );
 });

@@ -13,6 +13,14 @@ export const CLIENT_MODULE = fileURLToPath(new URL('./client.js', import.meta.ur
 
 type JobBody = Job extends infer J ? (J extends { id: number } ? Omit<J, 'id'> : never) : never;
 
+/** The client's error as this process's: a CrossCheckError stays one; others keep their name, said to come from the client. */
+function clientError(name: string, message: string): Error {
+  if (name === 'CrossCheckError') return new CrossCheckError(message);
+  const e = new Error(`${message} (in the bench client process)`);
+  e.name = name;
+  return e;
+}
+
 export class ClientProcess {
   readonly #child: ChildProcess;
   readonly #pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
@@ -28,7 +36,7 @@ export class ClientProcess {
       this.#pending.delete(m.id);
       if (this.#unref && this.#pending.size === 0) child.channel?.unref();
       if (m.ok) p.resolve(m.result);
-      else p.reject(m.crossCheck ? new CrossCheckError(m.error) : new Error(`bench client: ${m.error}`));
+      else p.reject(clientError(m.name, m.message));
     });
     child.once('exit', (code, signal) => {
       this.#exited = `the bench client process exited (${signal ?? code})`;

@@ -3,11 +3,11 @@
 // by the cross-check and never timed, the KMS endpoint check against a server that answers wrongly, and
 // the client's SigV4 signer against the AWS SDK's and Keyward's verifier.
 import { chmodSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
+import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { Agent } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { benchCases } from '../../src/bench/cases.js';
 import { CrossCheckError } from '../../src/bench/check.js';
@@ -133,6 +133,35 @@ describe('the tls and server suites', () => {
       expect(x.p99us).toBeGreaterThanOrEqual(x.p50us);
     }
   }, 60_000);
+});
+
+describe('the bench client process', () => {
+  requireBuild();
+
+  it("reports a failing call with its error, from the client, and fails what is pending when it exits", async () => {
+    const c = ClientProcess.start(CLIENT);
+    try {
+      const closed = await new Promise<number>((resolve) => {
+        const s = createServer();
+        s.listen(0, '127.0.0.1', () => {
+          const { port } = s.address() as { port: number };
+          s.close(() => resolve(port));
+        });
+      });
+      await expect(c.measure({ kind: 'handshake', port: closed, version: 'TLSv1.3' }, 0.01, 1)).rejects.toThrow(/connect ECONNREFUSED 127\.0\.0\.1:\d+ \(in the bench client process\)$/);
+      // A server that takes the connection and never answers the ClientHello: the handshake waits until the client goes.
+      const silent = netServer((sock) => sock.on('error', () => undefined));
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const pending = c.batch({ kind: 'handshake', port: (silent.address() as { port: number }).port, version: 'TLSv1.3' }, 1, 1);
+      await new Promise((r) => setTimeout(r, 100));
+      c.close();
+      await expect(pending).rejects.toThrow('the bench client process exited (SIGTERM)');
+      silent.close();
+      await expect(c.measure({ kind: 'bulk', port: closed, tls: false, size: 1 }, 0.01, 1)).rejects.toThrow(/the bench client process exited/);
+    } finally {
+      c.close();
+    }
+  });
 });
 
 describe('the KMS endpoint check', () => {
