@@ -10,7 +10,7 @@ import {
 import type { AsymmetricKeySpec, KeyHandle, Provider, SigningAlgorithm } from '../crypto/provider.js';
 import type { HsmConfig } from '../hsm/config.js';
 import { same, wrong } from './check.js';
-import { dataKeyBlobs, engineOf } from './engine.js';
+import { BLOBS, dataKeyBlobs, engineOf } from './engine.js';
 import type { Measurement } from './measure.js';
 import { serverOps } from './server.js';
 import { TlsBench } from './tls.js';
@@ -210,9 +210,6 @@ function oaepDecryptOp(): Op {
 }
 
 // ---- The engine (GenerateDataKey, Decrypt) ----
-
-/** Data key blobs the Decrypt operation cycles through. */
-export const BLOBS = 64;
 
 function kmsOps(): Op[] {
   return [

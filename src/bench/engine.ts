@@ -9,6 +9,8 @@ import { Keyward } from '../kms/keyward.js';
 import { same, wrong } from './check.js';
 
 export const ACCOUNT = '111122223333';
+/** Data key blobs the Decrypt operations cycle through. */
+export const BLOBS = 64;
 
 export interface BenchEngine {
   kw: Keyward;

@@ -5,25 +5,24 @@
 // keep-alive connection per call in flight. Before timing, the endpoint itself is checked: GenerateDataKey
 // answers well-formed and Decrypt of its blob through the same server gives the same plaintext back.
 import { randomBytes } from 'node:crypto';
+import type { Provider } from '../crypto/provider.js';
 import type { Credential } from '../server/credentials.js';
 import { KmsServer } from '../server/kms-server.js';
 import type { Op, Prepared } from './cases.js';
-import { ACCOUNT, dataKeyBlobs, engineOf } from './engine.js';
+import { ACCOUNT, BLOBS, dataKeyBlobs, engineOf } from './engine.js';
 import type { KmsEndpoint, KmsOperation } from './kms-calls.js';
 import type { ClientProcess } from './worker.js';
 
-/** Data key blobs the Decrypt operation cycles through. */
-const BLOBS = 64;
-
-async function serve(client: ClientProcess, p: Parameters<Op['prepare']>[0], op: string, kmsOp: KmsOperation): Promise<Prepared> {
+async function serve(client: ClientProcess, p: Provider, op: string, kmsOp: KmsOperation): Promise<Prepared> {
   const e = await engineOf(p, op);
+  // The server's one access key, made for this measurement and zeroed with it.
+  const accessKeyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
+  const secretAccessKey = randomBytes(30).toString('base64');
+  const c: Credential = { accessKeyId, principal: `arn:aws:iam::${ACCOUNT}:root`, created: new Date(), secret: Buffer.from(secretAccessKey, 'utf8') };
   let server: KmsServer | undefined;
   try {
-    const accessKeyId = `AKIA${randomBytes(8).toString('hex').toUpperCase()}`;
-    const secretAccessKey = randomBytes(30).toString('base64');
-    const credential: Credential = { accessKeyId, principal: `arn:aws:iam::${ACCOUNT}:root`, created: new Date(), secret: Buffer.from(secretAccessKey, 'utf8') };
     server = new KmsServer({
-      keyward: e.kw, credentials: { lookup: (id) => (id === accessKeyId ? credential : undefined) }, log: () => undefined, serveMetrics: false,
+      keyward: e.kw, credentials: { lookup: (id) => (id === accessKeyId ? c : undefined) }, log: () => undefined, serveMetrics: false,
     });
     const { host, port } = await server.listen(0, '127.0.0.1');
     const endpoint: KmsEndpoint = { host, port, region: e.kw.region, accessKeyId, secretAccessKey, keyId: e.keyId };
@@ -36,12 +35,14 @@ async function serve(client: ClientProcess, p: Parameters<Op['prepare']>[0], op:
         try {
           await s.close(1000);
         } finally {
+          c.secret.fill(0);
           await e.close();
         }
       },
     };
   } catch (err) {
     await server?.close(100).catch(() => undefined);
+    c.secret.fill(0);
     await e.close();
     throw err;
   }
