@@ -72,9 +72,10 @@ TLS (SSL offload):
 
 benchmark:
   bench [--suite LIST] [--providers wasm,node,pkcs11] [--seconds S] [--html FILE]
-        [--module PATH --token LABEL]
+        [--hsm CONFIG | --module PATH --token LABEL]
                                  ops/s, MB/s and latency of the WASM core, OpenSSL and your HSM on this
-                                 machine, each checked against OpenSSL first; \`keyward bench --help\` says more
+                                 machine (crypto, engine, TLS handshakes, the KMS endpoint), each answer
+                                 checked first; \`keyward bench --help\` says more
   bench compare A.json B.json    the ratios between two reports of bench --json
 
 audit:
