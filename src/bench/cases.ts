@@ -282,9 +282,12 @@ export function benchCases(o: CaseOptions): BenchCase[] {
   const clientOf = () => (client ??= ClientProcess.start(o.clientModule));
   const finishers: (() => Promise<void>)[] = [];
   let finished: Promise<void> | undefined;
+  // Every finisher runs even when one fails; the first failure is the one reported.
   const finish = () => (finished ??= (async () => {
-    for (const f of finishers) await f();
+    const results = await Promise.allSettled(finishers.map((f) => f()));
     client?.close();
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   })());
   const at = (suite: string, ops: Op[], concurrency: number): BenchCase[] =>
     ops.map((x) => ({ suite, op: x.op, size: x.size, concurrency, prepare: x.prepare, finish, ...(x.column ? { column: x.column } : {}) }));

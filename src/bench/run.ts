@@ -34,6 +34,8 @@ export interface BenchOptions {
   suites: readonly string[];
   hsm?: HsmInfo | null;
   onProgress?: (e: ProgressEvent) => void;
+  /** Told of a failure to release what cases share (token keys left behind); without it, runBench throws it. */
+  onCleanupError?: (e: unknown) => void;
 }
 
 /** Warm-up before timing: a fifth of the time, at most a quarter second. */
@@ -89,7 +91,14 @@ export async function runBench(o: BenchOptions): Promise<Report> {
     }
   } finally {
     // What the cases share (a client process, token keys) is released once, whatever happened.
-    for (const f of new Set(o.cases.map((c) => c.finish))) await f?.();
+    for (const f of new Set(o.cases.map((c) => c.finish))) {
+      try {
+        await f?.();
+      } catch (e) {
+        if (!o.onCleanupError) throw e;
+        o.onCleanupError(e);
+      }
+    }
   }
   applyBaseline(rows, o.baseline);
   return {

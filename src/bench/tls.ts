@@ -107,7 +107,7 @@ export class TlsBench {
   #backend: ReturnType<typeof echoBackend> | undefined;
   #tokens = new Map<Provider, Promise<Record<Tag, { label: string; spki: Uint8Array; cert: string }>>>();
   /** Token keys made, to delete at close(). */
-  #made: { p: TokenKeys; key: KeyHandle }[] = [];
+  #made: { p: TokenKeys; key: KeyHandle; label: string }[] = [];
   #files = 0;
 
   constructor(
@@ -138,11 +138,15 @@ export class TlsBench {
     ];
   }
 
-  /** Deletes the token keys and stops the backend. */
+  /** Deletes the token keys and stops the backend; throws naming the token keys it could not delete, after trying them all. */
   async close(): Promise<void> {
-    for (const { p, key } of this.#made.splice(0)) await p.deleteTokenKey(key);
+    const left: string[] = [];
+    for (const { p, key, label } of this.#made.splice(0)) {
+      await p.deleteTokenKey(key).catch((e: Error) => left.push(`${label} (${e.name}: ${e.message})`));
+    }
     await (await this.#backend)?.close();
     if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
+    if (left.length > 0) throw new Error(`the tls suite could not delete its token keys ${left.join(', ')}; delete them by label`);
   }
 
   get #workDir(): string {
@@ -250,7 +254,7 @@ export class TlsBench {
     for (const tag of Object.keys(SPECS) as Tag[]) {
       const label = `keyward-bench-tls-${tag}-${run}`;
       const key = await p.generateKey(SPECS[tag], { token: true, label, extractable: false });
-      this.#made.push({ p, key });
+      this.#made.push({ p, key, label });
       // The certificate is signed in the token by the key itself; its public key is the token's.
       const ck = await providerCertKey(p, key);
       out[tag] = { label, spki: ck.spki, cert: await selfSignedCertificate(ck, { subject: SUBJECT }) };

@@ -61,7 +61,8 @@ one that disagrees is reported as an error for that operation and is not timed.
 
 Keys are imported as session objects and destroyed afterwards; the tls suite's two token keys (labels
 keyward-bench-tls-*) are deleted when the run ends: the token is left as it was.
-Exit status: 0 when every measurement ran; 1 when any provider failed a check or an operation.`;
+Exit status: 0 when every measurement ran; 1 when any provider failed a check or an operation, or a
+token key of the run could not be deleted (the report is still written).`;
 
 const PROVIDERS = ['wasm', 'node', 'pkcs11'] as const;
 
@@ -185,9 +186,11 @@ const bench: Command = {
       }
     }
     let report;
+    let cleanup: string | undefined;
     try {
       report = await runBench({
         cases, providers, seconds, baseline, suites, hsm, onProgress: progress,
+        onCleanupError: (e) => (cleanup = e instanceof Error ? `${e.name}: ${e.message}` : String(e)),
         command: ['keyward', ...process.argv.slice(2)].join(' '),
       });
     } finally {
@@ -202,8 +205,9 @@ const bench: Command = {
     }
     if (g.json) say(JSON.stringify(report, null, 2));
     else say(textTable(report));
+    if (cleanup !== undefined) process.stderr.write(`keyward bench: cleaning up after the run: ${cleanup}\n`);
     const failed = report.rows.filter(isError);
-    if (failed.length === 0) return 0;
+    if (failed.length === 0) return cleanup === undefined ? 0 : 1;
     process.stderr.write(`keyward bench: ${failed.length} of ${report.rows.length} measurements failed and were not timed:\n${failed.map((r) => `  ${r.op} ${formatSize(r.size)} ${r.provider} ×${r.concurrency}: ${r.error}\n`).join('')}`);
     return 1;
   },

@@ -135,6 +135,28 @@ describe('the tls and server suites', () => {
   }, 60_000);
 });
 
+describe('runBench', () => {
+  it('releases what the cases share once, after every case, and reports a failure to release without losing the report', async () => {
+    const calls: string[] = [];
+    const finish = async () => {
+      calls.push('finish');
+      throw new Error('a token key could not be deleted');
+    };
+    const c = (op: string) => ({
+      suite: 's', op, size: 1, concurrency: 1, finish,
+      prepare: async () => ({ run: async () => calls.push(op), release: async () => undefined }),
+    });
+    const o = { cases: [c('a'), c('b')], seconds: 0.01, baseline: 'node', command: 'test', suites: ['s'], providers: [{ name: 'node', provider: new NodeCryptoProvider() }] };
+    const told: unknown[] = [];
+    const r = await runBench({ ...o, onCleanupError: (e) => told.push(e) });
+    expect(r.rows.map((x) => [x.op, isError(x)])).toEqual([['a', false], ['b', false]]);
+    expect(calls.filter((x) => x === 'finish')).toHaveLength(1);
+    expect(calls.at(-1)).toBe('finish');
+    expect(told).toEqual([new Error('a token key could not be deleted')]);
+    await expect(runBench(o)).rejects.toThrow('a token key could not be deleted');
+  });
+});
+
 describe('the bench client process', () => {
   requireBuild();
 
