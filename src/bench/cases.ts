@@ -3,7 +3,8 @@
 // the terminator (tls.ts) and signed requests to the KMS endpoint (server.ts). Every operation is
 // prepared per provider with the same key material and inputs, and its answers are checked before any
 // timing against OpenSSL through node:crypto, the reference all providers are held to (so they agree with
-// one another); a wrong answer is a CrossCheckError and the provider is not timed for that operation.
+// one another; the tls and server suites check what their front ends answer, as their modules say); a
+// wrong answer is a CrossCheckError and the provider is not timed for that operation.
 import {
   constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, sign as nodeSign, verify as nodeVerify, type KeyObject,
 } from 'node:crypto';

@@ -131,7 +131,7 @@ export class TlsBench {
       {
         op: 'tcp-bulk', size, column: 'direct',
         prepare: async (): Promise<Prepared> => {
-          const port = (await this.#backendPort());
+          const port = await this.#backendPort();
           return { measure: (s, c) => this.client().measure({ kind: 'bulk', port, tls: false, size }, s, c), release: async () => undefined };
         },
       },
