@@ -2,7 +2,7 @@
 // config file (--hsm, $KEYWARD_HSM_CONFIG), providers that give a wrong key or a wrong data key caught
 // by the cross-check and never timed, the KMS endpoint check against a server that answers wrongly, and
 // the client's SigV4 signer against the AWS SDK's and Keyward's verifier.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Agent, createServer, type Server } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { NodeCryptoProvider } from '../../src/crypto/node-provider.js';
 import type { AsymmetricKeySpec, KeyHandle, KeyPairBytes } from '../../src/crypto/provider.js';
 import { WasmProvider } from '../../src/crypto/wasm-provider.js';
 import { SigV4Verifier } from '../../src/server/sigv4.js';
-import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
+import { hsmConfigFile, SOFTHSM_MODULE, softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
 import { NodeSha256 } from '../server/_sha256.js';
 import { keyward, requireBuild, ROOT, tempDirs } from './_cli.js';
 
@@ -34,11 +34,7 @@ describe('keyward bench --hsm CONFIG', () => {
 
   it('takes the HSM from a config file with a PIN file, runs tls and server on it, and names a bad config', () => {
     const dir = tmp();
-    const pinFile = join(dir, 'pin');
-    writeFileSync(pinFile, `${USER_PIN}\n`);
-    chmodSync(pinFile, 0o600);
-    const conf = join(dir, 'hsm.json');
-    writeFileSync(conf, JSON.stringify({ module: SOFTHSM_MODULE, tokenLabel: 'bench-hsm', pinFile, sessions: 2 }));
+    const conf = hsmConfigFile(dir, 'bench-hsm');
     const r = keyward(['bench', '--hsm', conf, '--suite', 'tls,server', '--providers', 'node,pkcs11', '--seconds', '0.02', '--concurrency', '2', '--json']);
     expect(r.status, r.err).toBe(0);
     const report = JSON.parse(r.out) as Report;

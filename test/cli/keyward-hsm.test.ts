@@ -1,14 +1,14 @@
 // The built CLI on an HSM-backed store (SoftHSM2): init --hsm keeps the region key in the token and
 // writes no unseal key; create-key (also --origin AWS_CLOUDHSM), encrypt and decrypt work with --hsm
 // or $KEYWARD_HSM_CONFIG; without the HSM config the store refuses to open, naming it.
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
+import { hsmConfigFile, SOFTHSM_MODULE, softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
 import { keyward, ok, requireBuild, tempDirs } from './_cli.js';
 
-const T = softhsmTokens('cli-hsm');
+softhsmTokens('cli-hsm');
 
 describe('keyward CLI on an HSM', () => {
   requireBuild();
@@ -17,11 +17,7 @@ describe('keyward CLI on an HSM', () => {
   it('init --hsm, create-key, encrypt and decrypt through the built CLI against SoftHSM2', () => {
     const work = tmp();
     const dir = join(work, 'store');
-    const pinFile = join(T.dir, 'pin');
-    writeFileSync(pinFile, `${USER_PIN}\n`);
-    chmodSync(pinFile, 0o600);
-    const cfg = join(work, 'hsm.json');
-    writeFileSync(cfg, JSON.stringify({ module: SOFTHSM_MODULE, tokenLabel: 'cli-hsm', pinFile, sessions: 2 }));
+    const cfg = hsmConfigFile(work, 'cli-hsm');
 
     const init = ok(keyward(['--dir', dir, 'init', '--hsm', cfg]));
     expect(init.out).toMatch(/region key: the non-extractable token key keyward-rk-us-east-1 in the HSM/);

@@ -3,7 +3,7 @@
 // (vitest runs each file in its own process: pool 'forks'). SoftHSM2 missing is a failure naming the
 // package to install, never a skip.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -48,4 +48,14 @@ export function softhsmTokens<L extends string>(...labels: L[]): Record<L, HsmCo
     (out as Record<string, HsmConfig>)[label] = { module: SOFTHSM_MODULE, tokenLabel: label, pin: USER_PIN, sessions: 2 };
   }
   return out;
+}
+
+/** An HSM config file (dir/hsm.json) for the token, as the CLI's --hsm takes it, with the PIN in a 0600 PIN file beside it; returns its path. */
+export function hsmConfigFile(dir: string, label: string): string {
+  const pinFile = join(dir, 'pin');
+  writeFileSync(pinFile, `${USER_PIN}\n`);
+  chmodSync(pinFile, 0o600);
+  const file = join(dir, 'hsm.json');
+  writeFileSync(file, JSON.stringify({ module: SOFTHSM_MODULE, tokenLabel: label, pinFile, sessions: 2 }));
+  return file;
 }
