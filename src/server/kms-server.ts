@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { KmsError } from '../kms/errors.js';
 import type { Keyward } from '../kms/keyward.js';
@@ -116,6 +116,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** A connection's key: its remote address and port (the same for a TLS socket and the TCP socket under it). */
+function connectionId(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
 /** The AWS KMS JSON endpoint over one engine. */
 export class KmsServer {
   readonly server: Server;
@@ -129,6 +134,11 @@ export class KmsServer {
   /** Handlers running (an engine call may outlive its connection when the drain timeout cuts it). */
   private active = 0;
   private drained: (() => void) | undefined;
+  /**
+   * Open connections (TCP level, so TLS ones mid-handshake too) by remote address and port, with the number
+   * of requests being handled on each: close() ends those without one at once.
+   */
+  private readonly connections = new Map<string, { socket: Socket; busy: number }>();
 
   constructor(private readonly opts: KmsServerOptions) {
     this.log = opts.log ?? jsonLineLogger();
@@ -149,6 +159,13 @@ export class KmsServer {
       connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
     };
     this.server = opts.tls ? createHttpsServer({ ...limits, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(limits, handler);
+    this.server.on('connection', (socket: Socket) => {
+      const id = connectionId(socket);
+      this.connections.set(id, { socket, busy: 0 });
+      socket.once('close', () => {
+        if (this.connections.get(id)?.socket === socket) this.connections.delete(id);
+      });
+    });
   }
 
   /** Requests being handled now. */
@@ -180,7 +197,13 @@ export class KmsServer {
       if (!this.server.listening) resolve();
       else this.server.close(() => resolve());
     });
+    // Node's server.close() ends idle keep-alive connections, but a connection that has not sent a whole
+    // request head (opened ahead by a pool or a load balancer, or sending slowly) counts as busy, and its
+    // headers timeout is no longer checked once the server is closed: each such connection held a graceful
+    // stop for the whole drain timeout. No request has started on them, so ending them refuses nothing
+    // that was begun.
     this.server.closeIdleConnections();
+    for (const c of this.connections.values()) if (c.busy === 0) c.socket.destroy();
     const force = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
     force.unref();
     await closed;
@@ -192,6 +215,8 @@ export class KmsServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.active++;
+    const connection = this.connections.get(connectionId(req.socket));
+    if (connection) connection.busy++;
     const started = performance.now();
     const requestId = randomUUID();
     const url = req.url ?? '/';
@@ -202,6 +227,7 @@ export class KmsServer {
     const target = header(req, 'x-amz-target');
     if (target?.startsWith(TARGET_PREFIX) && Object.hasOwn(OPERATIONS, target.slice(TARGET_PREFIX.length))) entry.operation = target.slice(TARGET_PREFIX.length);
     res.once('close', () => {
+      if (connection) connection.busy--;
       entry.status = res.statusCode;
       const ms = performance.now() - started;
       entry.latencyMs = Math.round(ms * 1000) / 1000;

@@ -232,6 +232,29 @@ describe('graceful shutdown', () => {
     expect((await h.kw.auditTail(1))[0]!.operation).toBe('CreateKey');
   });
 
+  it('ends at once connections that have begun no request (one opened ahead, one still sending its head): they held close() for the whole drain timeout', async () => {
+    const h = await startServer();
+    // Resolves once connected, with the bytes the connection will have received when it closes.
+    const unanswered = (head?: string) => new Promise<{ closed: Promise<number> }>((resolve) => {
+      let received = 0;
+      const sock = connect(h.port, '127.0.0.1', () => {
+        if (head !== undefined) sock.write(head);
+        resolve({ closed });
+      });
+      const closed = new Promise<number>((done) => sock.on('close', () => done(received)));
+      sock.on('data', (c: Buffer) => (received += c.length));
+      sock.on('error', () => undefined);
+    });
+    const ahead = (await unanswered()).closed;
+    const slow = (await unanswered('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n')).closed;
+    // Answered after both connected: the server has taken them.
+    expect((await h.send('GET', '/healthz', {}, '')).status).toBe(200);
+    const started = Date.now();
+    await h.server.close(10_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect([await ahead, await slow]).toEqual([0, 0]);
+  });
+
   it('after the drain timeout, a request still arriving is cut off and close() resolves', async () => {
     const h = await startServer();
     const s = await h.sign({ target: CREATE, body: '{"Description":"never finished"}' });

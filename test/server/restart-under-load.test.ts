@@ -9,7 +9,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { once } from 'node:events';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -358,7 +360,25 @@ interface RestartRecord {
 }
 
 /** SIGTERM `node` with a CreateKey held in flight, wait for its exit, start its successor on the same port. */
+/**
+ * A connection that has begun no request: silent (opened ahead, as pools and load balancers do), or with
+ * `head`, part of a request head. Resolves with the bytes it received once the server has closed it.
+ */
+async function idleConnection(port: number, head?: string): Promise<{ closed: Promise<number> }> {
+  const socket = connect({ host: '127.0.0.1', port });
+  let received = 0;
+  socket.on('data', (c: Buffer) => (received += c.length));
+  socket.on('error', () => undefined);
+  const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(received)));
+  await once(socket, 'connect');
+  if (head !== undefined) socket.write(head);
+  return { closed };
+}
+
 async function restart(node: Node, start: () => Promise<Node>, client: Client, m: Model, cred: { AccessKeyId: string; SecretAccessKey: string }, label: string): Promise<{ next: Node; record: RestartRecord }> {
+  // Neither may hold the stop: they have begun no request (the held one below makes sure the server took them).
+  const silent = await idleConnection(node.port);
+  const partial = await idleConnection(node.port, 'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: TrentService.CreateKey\r\n');
   const held = await holdInFlight(client, `held ${label}`, cred);
   const stderrBefore = node.stderr().length;
   const killedAt = Date.now();
@@ -380,6 +400,7 @@ async function restart(node: Node, start: () => Promise<Node>, client: Client, m
   expect(exit, `${label}: the server exits within ${EXIT_BOUND_MS} ms of SIGTERM; stderr: ${node.stderr()}`).toBeDefined();
   expect(exit!.code, node.stderr()).toBe(0);
   expect(node.stderr()).toMatch(/keyward serve: stopped\n$/);
+  expect([await silent.closed, await partial.closed], `${label}: connections without a request are closed unanswered`).toEqual([0, 0]);
   const next = await start();
   expect(next.port).toBe(node.port);
   return { next, record: { killedAt, exitedAt: exit!.at, code: exit!.code, inFlightAtSigterm, relistenedAt: next.listeningAt } };
