@@ -109,7 +109,9 @@ interface Answer {
 }
 
 class Client {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // An idle socket is dropped after 2 s, before the server's 5 s keep-alive timeout could close it under a
+  // request being sent (a refusal that has nothing to do with a restart).
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 2_000 });
   private readonly signer: SignatureV4;
   /** Every attempt made, in order of completion. */
   readonly attempts: Attempt[] = [];
