@@ -2,14 +2,16 @@
 // store while concurrent SigV4-signed clients (keep-alive) write: CreateKey (unique description and tag),
 // CreateAlias, TagResource, Encrypt and GenerateDataKey (each ciphertext kept with its plaintext), and a
 // ScheduleKeyDeletion → CancelKeyDeletion → EnableKey cycle. Meanwhile the server is stopped with SIGTERM and
-// a new one started on the same port, several times. A request that gets a complete 200 is acknowledged;
-// one refused at the connection (or with 503) is retried unchanged. Afterwards a fresh server must show every
-// acknowledged write and decrypt every ciphertext, and the audit log must verify and hold exactly one Success
-// record per acknowledged write: a refused attempt left no trace, so a retry never doubled an effect.
+// a new one started on the same port, several times; each SIGTERM finds a request held in flight (which must
+// be answered) and connections that began no request (which must not hold the stop). A request that gets a
+// complete 200 is acknowledged; one refused at the connection (or with 503) is retried unchanged. Afterwards
+// a fresh server must show every acknowledged write and decrypt every ciphertext, and the audit log must
+// verify and hold exactly one Success record per acknowledged write: a refused attempt left no trace, so a
+// retry never doubled an effect. The same on PostgreSQL with two nodes, one restarting, one serving on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
