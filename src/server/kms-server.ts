@@ -200,8 +200,8 @@ export class KmsServer {
     // Node's server.close() ends idle keep-alive connections, but a connection that has not sent a whole
     // request head (opened ahead by a pool or a load balancer, or sending slowly) counts as busy, and its
     // headers timeout is no longer checked once the server is closed: each such connection held a graceful
-    // stop for the whole drain timeout. No request has started on them, so ending them refuses nothing
-    // that was begun.
+    // stop for the whole drain timeout (a TLS one without a ClientHello even past it, until TLS's own 120 s
+    // handshake timeout). No request has started on them, so ending them refuses nothing that was begun.
     this.server.closeIdleConnections();
     for (const c of this.connections.values()) if (c.busy === 0) c.socket.destroy();
     const force = setTimeout(() => this.server.closeAllConnections(), timeoutMs);
