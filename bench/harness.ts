@@ -149,6 +149,8 @@ export interface AsyncImpl {
   setup(): Promise<void>;
   /** One timed batch of `batch` calls. */
   run(): Promise<void>;
+  /** Settles work run() left in flight (one that keeps the next batch queued), once each timing phase ends. */
+  drain?(): Promise<void>;
   /** Checks what timing left behind and releases what setup took; runs even when timing failed. */
   teardown(): Promise<void>;
 }
@@ -208,7 +210,7 @@ async function timeAsync(suite: AsyncSuite, opts: RunOptions): Promise<Row[]> {
       time: opts.time / ASYNC_ROUNDS, iterations: Math.ceil(64 / ASYNC_ROUNDS), retainSamples: true,
       warmup: round === 0, warmupTime: opts.warmupTime,
     });
-    for (const impl of suite.impls) bench.add(impl.name, () => impl.run(), { async: true });
+    for (const impl of suite.impls) bench.add(impl.name, () => impl.run(), { async: true, ...(impl.drain ? { afterAll: () => impl.drain!() } : {}) });
     await bench.run();
     for (const task of bench.tasks) {
       const r = task.result;

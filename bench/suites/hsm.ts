@@ -2,7 +2,9 @@
 // (PKCS#1 v1.5, SHA-256) on a SoftHSM2 token, through
 //   pkcs11js        one synchronous call at a time on one session (the JS thread does the work),
 //   native-single   the native addon's single async calls, BATCH of them in flight, spread over its pool,
-//   native-batch    the native addon's batch call: BATCH inputs in one call,
+//   native-batch    the native addon's batch call: BATCH inputs in one call, with the next call queued
+//                   behind the one running (as a service feeding the HSM would), so the sessions do not
+//                   idle while the event loop settles one batch and builds the next,
 // beside the same operation in software: keyward-wasm (the WASM core) and node:crypto (OpenSSL).
 // Every timed run is BATCH operations; ops/s is BATCH × runs per second (runAsyncSuite). The baseline is
 // pkcs11js, so the ratio column reads "× one call at a time".
@@ -26,7 +28,7 @@
 import { execFileSync } from 'node:child_process';
 import { createCipheriv, createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -48,8 +50,11 @@ function envInt(name: string, fallback: number, max: number): number {
 export const BATCH = envInt('KEYWARD_BENCH_HSM_BATCH', 64, 4096);
 /** Calls in flight per timed run of the engine suites. */
 export const BATCH_KMS = BATCH;
-/** Sessions (native threads) of the addon's pool. */
-export const SESSIONS = envInt('KEYWARD_BENCH_HSM_SESSIONS', 3, 64);
+/**
+ * Sessions (native threads) of the addon's pool: one per core by default. A software token is bound by
+ * CPU, so more sessions than cores only add contention on its locks; a network HSM would want more.
+ */
+export const SESSIONS = envInt('KEYWARD_BENCH_HSM_SESSIONS', availableParallelism(), 64);
 
 const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 const TOKEN = 'keyward-bench';
@@ -250,6 +255,13 @@ async function runPath(e: Env, op: Op, path: Path, ms: Uint8Array[]): Promise<Ui
 function impl(op: Op, path: Path): AsyncImpl {
   const ms = messages(op.size);
   let e: Env | undefined;
+  // native-batch: the call queued behind the running one; each run() queues one and waits for one.
+  let queued: Promise<Uint8Array[]> | undefined;
+  const drain = async () => {
+    const last = queued;
+    queued = undefined;
+    await last;
+  };
   return {
     name: path,
     async setup() {
@@ -261,9 +273,16 @@ function impl(op: Op, path: Path): AsyncImpl {
       });
     },
     async run() {
-      await runPath(e!, op, path, ms);
+      if (path !== 'native-batch') {
+        await runPath(e!, op, path, ms);
+        return;
+      }
+      const running = queued ?? op.batch(e!, ms);
+      queued = op.batch(e!, ms);
+      await running;
     },
-    teardown: async () => undefined,
+    ...(path === 'native-batch' ? { drain } : {}),
+    teardown: drain,
   };
 }
 
@@ -287,7 +306,11 @@ async function saturate(e: Env, op: Op, path: Path, ms: Uint8Array[], durationMs
       await yieldToLoop();
     }
   } else if (path === 'native-batch') {
-    while (performance.now() < end) done += (await op.batch(e, ms)).length;
+    // Two calls in flight, as in the op suites: one running, the next queued.
+    const lane = async () => {
+      while (performance.now() < end) done += (await op.batch(e, ms)).length;
+    };
+    await Promise.all([lane(), lane()]);
   } else {
     // BATCH calls in flight: each one that settles starts the next until the window closes.
     const lane = async (m: Uint8Array) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { crossValidate, CrossValidationError, input, runSuite, type Suite } from '../../bench/harness.js';
+import { crossValidate, CrossValidationError, input, runAsyncSuite, runSuite, type AsyncImpl, type Suite } from '../../bench/harness.js';
 
 const sha = (m: Uint8Array) => createHash('sha256').update(m).digest();
 
@@ -37,6 +37,41 @@ describe('bench harness', () => {
       expect(r.p99us).toBeGreaterThanOrEqual(r.p50us);
     }
     expect(rows.filter((r) => r.impl === 'a').every((r) => r.ratio === 1)).toBe(true);
+  });
+
+  it('drains an async implementation that keeps work queued when each timing phase ends, before the next column runs', async () => {
+    let inFlight = 0;
+    let queued: Promise<void> | undefined;
+    const events: string[] = [];
+    const work = () => {
+      inFlight++;
+      return new Promise<void>((r) => setTimeout(() => { inFlight--; r(); }, 1));
+    };
+    const pipelined: AsyncImpl = {
+      name: 'pipelined',
+      setup: async () => undefined,
+      async run() {
+        const running = queued ?? work();
+        queued = work();
+        await running;
+      },
+      async drain() {
+        const last = queued;
+        queued = undefined;
+        await last;
+        events.push(`drained:${inFlight}`);
+      },
+      teardown: async () => undefined,
+    };
+    const other: AsyncImpl = {
+      name: 'other',
+      setup: async () => undefined,
+      run: async () => { events.push(`other-run:${inFlight}`); },
+      teardown: async () => undefined,
+    };
+    await runAsyncSuite({ name: 'pipe', size: 1, batch: 1, baseline: 'other', impls: [pipelined, other] }, { time: 40, warmupTime: 5 });
+    expect(events.filter((e) => e.startsWith('drained')).length).toBeGreaterThanOrEqual(4);
+    expect(events.every((e) => e.endsWith(':0'))).toBe(true);
   });
 
   it('makes the same deterministic input every time, different per seed', () => {
