@@ -308,7 +308,11 @@ async function saturate(e: Env, op: Op, path: Path, ms: Uint8Array[], durationMs
   } else if (path === 'native-batch') {
     // Two calls in flight, as in the op suites: one running, the next queued.
     const lane = async () => {
-      while (performance.now() < end) done += (await op.batch(e, ms)).length;
+      while (performance.now() < end) {
+        // Not `done += await …`: that reads done before the await, and the other lane's count would be lost.
+        const n = (await op.batch(e, ms)).length;
+        done += n;
+      }
     };
     await Promise.all([lane(), lane()]);
   } else {
