@@ -25,10 +25,14 @@ export function requireBuild(): void {
   });
 }
 
+/** The environment keyward runs in: this process's without KEYWARD_* variables (a developer's own must not leak in), plus `extra`. */
+export function cliEnv(extra: Record<string, string> = {}): Record<string, string | undefined> {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_'))), ...extra };
+}
+
 /** Runs keyward with `args`; `input` is its stdin. The environment has no KEYWARD_* variables but `extraEnv`. */
 export function keyward(args: string[], input?: Uint8Array | string, extraEnv: Record<string, string> = {}): Result {
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_'))), ...extraEnv };
-  const r = spawnSync(process.execPath, [BIN, ...args], { input: input ?? '', env, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { input: input ?? '', env: cliEnv(extraEnv), cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
   // EPIPE: keyward failed and exited before reading all its input; the status says how it ended.
   if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') throw r.error;
   return { status: r.status, stdout: r.stdout, out: r.stdout.toString('utf8'), err: r.stderr.toString('utf8') };

@@ -2,50 +2,31 @@
 // data and credentials made by the CLI against the database, then `keyward serve --postgres URL` accepting
 // those credentials for SDK-signed requests, and a second node's DIR (a copy of the unseal key) seeing the
 // keys the server made. With no SQLite store anywhere. Bad and unreachable URLs fail with clear messages.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUnsealKeyFile } from '../../src/keys/unseal.js';
 import { startPostgres, type TestPostgres } from '../store/_postgres.js';
-import { BIN, keyward, ok, requireBuild, tempDirs } from './_cli.js';
+import { keyward, ok, requireBuild, tempDirs } from './_cli.js';
+import { cliSpawner, type Running } from './_serve.js';
 
 requireBuild();
 const tmp = tempDirs();
 let pg: TestPostgres;
-const children: ChildProcess[] = [];
+const cli = cliSpawner();
 
 beforeAll(async () => {
   pg = await startPostgres();
 }, 60_000);
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   pg?.stop();
 });
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
 /** `keyward serve` with the global options `args` and no KEYWARD_* environment; resolves once it listens. */
-function serve(args: string[]): Promise<Served> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
-  const child = spawn(process.execPath, [BIN, ...args, 'serve', '--port', '0', '--quiet'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve({ child, url: m[1]!, exited, stderr: () => err });
-    });
-    void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
-  });
+async function serve(args: string[]): Promise<Running & { url: string }> {
+  const s = await cli.ready([...args, 'serve', '--port', '0', '--quiet'], { match: /listening on (http:\/\/127\.0\.0\.1:\d+)/, stdout: 'pipe' });
+  return { ...s, url: s.match[1]! };
 }
 
 describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => {
@@ -122,7 +103,7 @@ describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => 
       client.destroy();
       a.child.kill('SIGTERM');
     }
-    expect(await a.exited, a.stderr()).toBe(0);
+    expect((await a.exited).code, a.stderr()).toBe(0);
   }, 120_000);
 
   it('refuses an uninitialized database, a missing DIR, a malformed URL and an unreachable or wrong database with clear messages', () => {

@@ -1,50 +1,31 @@
 // Two `keyward serve` processes (the built CLI) on one PostgreSQL store, each with its own dir holding the
 // same unseal key and credentials: a key created through one is usable through the other at once.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUnsealKeyFile } from '../../src/keys/unseal.js';
 import { createCredential } from '../../src/server/credentials.js';
-import { BIN, requireBuild, tempDirs } from '../cli/_cli.js';
+import { requireBuild, tempDirs } from '../cli/_cli.js';
+import { cliSpawner, type Running } from '../cli/_serve.js';
 import { startPostgres, type TestPostgres } from '../store/_postgres.js';
 
 requireBuild();
 const tmp = tempDirs();
 const ACCOUNT = '000000000000';
 let server: TestPostgres;
-const children: ChildProcess[] = [];
+const cli = cliSpawner();
 
 beforeAll(async () => {
   server = await startPostgres();
 }, 60_000);
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   server?.stop();
 });
 
-interface Node {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  stderr: () => string;
-}
-
-function serve(dir: string, postgres: string): Promise<Node> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
-  const child = spawn(process.execPath, [BIN, '--dir', dir, 'serve', '--port', '0', '--quiet', '--postgres', postgres], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
-      if (m) resolve({ child, url: m[1]!, exited, stderr: () => err });
-    });
-    void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
-  });
+async function serve(dir: string, postgres: string): Promise<Running & { url: string }> {
+  const s = await cli.ready(['--dir', dir, 'serve', '--port', '0', '--quiet', '--postgres', postgres], { match: /listening on (http:\/\/127\.0\.0\.1:\d+)/, stdout: 'pipe' });
+  return { ...s, url: s.match[1]! };
 }
 
 describe('two keyward serve processes on one PostgreSQL store', () => {
@@ -83,6 +64,6 @@ describe('two keyward serve processes on one PostgreSQL store', () => {
       a.child.kill('SIGTERM');
       b.child.kill('SIGTERM');
     }
-    expect([await a.exited, await b.exited], a.stderr() + b.stderr()).toEqual([0, 0]);
+    expect([(await a.exited).code, (await b.exited).code], a.stderr() + b.stderr()).toEqual([0, 0]);
   }, 60_000);
 });

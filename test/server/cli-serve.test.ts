@@ -1,47 +1,22 @@
 // `keyward credentials create` and `keyward serve` as a user runs them (the built CLI): the printed key
 // works through the AWS SDK, keys made while serving work at once, the access log is JSON lines on
 // stdout, and SIGTERM during a request lets it finish before the process exits 0 with the store intact.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { describe, expect, it } from 'vitest';
+import { keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { cliSpawner, type Running } from '../cli/_serve.js';
 import { NodeSha256 } from './_sha256.js';
 
 requireBuild();
 const tmp = tempDirs();
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
+const cli = cliSpawner();
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  port: number;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function serve(dir: string): Promise<Served> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
-  const child = spawn(process.execPath, [BIN, '--dir', dir, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(err);
-      if (m) resolve({ child, url: m[1]!, port: Number(m[2]), stdout: () => out, stderr: () => err, exited });
-    });
-    void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
-  });
+async function serve(dir: string): Promise<Running & { url: string; port: number }> {
+  const s = await cli.ready(['--dir', dir, 'serve', '--port', '0'], { match: /listening on (http:\/\/127\.0\.0\.1:(\d+))/, stdout: 'pipe' });
+  return { ...s, url: s.match[1]!, port: Number(s.match[2]) };
 }
 
 describe('the package', () => {
@@ -119,7 +94,7 @@ describe('keyward credentials and keyward serve', () => {
         })().catch(reject);
       });
       expect(await answered).toBe(200);
-      expect(await s.exited).toBe(0);
+      expect((await s.exited).code).toBe(0);
       expect(s.stderr()).toMatch(/keyward serve: stopped\n$/);
     } finally {
       kms.destroy();

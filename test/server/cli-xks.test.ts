@@ -1,37 +1,23 @@
 // The XKS proxy as a user runs it (the built CLI): keyward xks create-credentials / create-key, keyward
 // serve configured by a --config file and KEYWARD_SERVE_* serving the XKS API beside the KMS API and
 // /metrics, and `keyward xks disable` / `enable` acting on the running server at once.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { describe, expect, it } from 'vitest';
+import { keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { cliSpawner, type Running } from '../cli/_serve.js';
 import { NodeSha256 } from './_sha256.js';
 
 requireBuild();
 const tmp = tempDirs();
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
+const cli = cliSpawner();
 
-function serve(args: string[], env: Record<string, string>): Promise<{ port: number; err: () => string; exited: Promise<number | null> }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) resolve({ port: Number(m[1]), err: () => err, exited });
-    });
-    void exited.then((code) => reject(new Error(`keyward serve exited ${code}: ${err}`)));
-  });
+async function serve(args: string[], env: Record<string, string>): Promise<Running & { port: number }> {
+  const s = await cli.ready(args, { match: /listening on http:\/\/127\.0\.0\.1:(\d+)/, env });
+  return { ...s, port: Number(s.match[1]) };
 }
 
 function post(port: number, path: string, headers: Record<string, string>, body: string, method = 'POST'): Promise<{ status: number; text: string }> {
@@ -61,7 +47,7 @@ describe('keyward xks and keyward serve', () => {
     const config = join(dir, '..', 'serve.json');
     writeFileSync(config, JSON.stringify({ port: 0, xksPathPrefix: '/ks/one', quiet: true }));
     const s = await serve(['--dir', dir, 'serve', '--config', config], { KEYWARD_SERVE_DRAIN_TIMEOUT: '2' });
-    expect(s.err()).toContain(`/ks/one/kms/xks/v1`);
+    expect(s.stderr()).toContain(`/ks/one/kms/xks/v1`);
 
     const signer = new SignatureV4({
       credentials: { accessKeyId: cred.XksProxyAuthenticationCredential.AccessKeyId, secretAccessKey: cred.XksProxyAuthenticationCredential.RawSecretAccessKey },

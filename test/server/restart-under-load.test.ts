@@ -8,7 +8,6 @@
 // a fresh server must show every acknowledged write and decrypt every ciphertext, and the audit log must
 // verify and hold exactly one Success record per acknowledged write: a refused attempt left no trace, so a
 // retry never doubled an effect. The same on PostgreSQL with two nodes, one restarting, one serving on.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -17,11 +16,12 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createUnsealKeyFile } from '../../src/keys/unseal.js';
 import { Keyward } from '../../src/kms/keyward.js';
 import { createCredential } from '../../src/server/credentials.js';
-import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { cliSpawner, type Running } from '../cli/_serve.js';
 import { startPostgres, type TestPostgres } from '../store/_postgres.js';
 import { NodeSha256 } from './_sha256.js';
 
@@ -39,10 +39,7 @@ const DRAIN_TIMEOUT_S = 30;
 /** How long a client keeps retrying one operation refused by a restarting server. */
 const RETRY_FOR_MS = 30_000;
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+const cli = cliSpawner();
 
 const sleep = (ms: number) => new Promise((w) => setTimeout(w, ms));
 
@@ -57,35 +54,18 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 
 // --- servers ---------------------------------------------------------------------------------------------
 
-interface Node {
-  child: ChildProcess;
+interface Node extends Running {
   port: number;
   /** When the test saw "listening" (Date.now()). */
   listeningAt: number;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 }
 
 /** `keyward serve` on `dir`; `postgres`: on that database (given as KEYWARD_POSTGRES_URL). */
-function serve(dir: string, port: number, postgres?: string): Promise<Node> {
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_'))),
-    ...(postgres !== undefined ? { KEYWARD_POSTGRES_URL: postgres } : {}),
-  };
-  const args = [BIN, '--dir', dir, 'serve', '--port', String(port), '--quiet', '--drain-timeout', String(DRAIN_TIMEOUT_S)];
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-      if (m) resolve({ child, port: Number(m[1]), listeningAt: Date.now(), stderr: () => err, exited });
-    });
-    void exited.then(({ code, signal }) => reject(new Error(`keyward serve exited (${code ?? signal}) before listening: ${err}`)));
+async function serve(dir: string, port: number, postgres?: string): Promise<Node> {
+  const s = await cli.ready(['--dir', dir, 'serve', '--port', String(port), '--quiet', '--drain-timeout', String(DRAIN_TIMEOUT_S)], {
+    match: /listening on http:\/\/127\.0\.0\.1:(\d+)/, env: postgres !== undefined ? { KEYWARD_POSTGRES_URL: postgres } : {},
   });
+  return { ...s, port: Number(s.match[1]), listeningAt: s.matchedAt };
 }
 
 // --- a signing client that tells acknowledged, refused and truncated answers apart -------------------------

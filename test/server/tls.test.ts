@@ -1,7 +1,7 @@
 // HTTPS: the server with its own certificate (made here by the openssl command), reached by the AWS SDK
 // trusting that certificate; its graceful stop over TLS; and `keyward serve --cert --key` on a non-loopback
 // address.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Agent, request as httpsRequest } from 'node:https';
@@ -10,11 +10,13 @@ import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { describe, expect, it } from 'vitest';
-import { BIN, keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { cliSpawner } from '../cli/_serve.js';
 import { startServer } from './_harness.js';
 
 requireBuild();
 const tmp = tempDirs();
+const cli = cliSpawner();
 
 /** A self-signed P-256 certificate for 127.0.0.1. */
 function certificate(): { cert: string; key: string; certFile: string; keyFile: string } {
@@ -88,35 +90,18 @@ describe('HTTPS', () => {
     const dir = `${tmp()}/s`;
     ok(keyward(['--dir', dir, 'init']));
     const key = JSON.parse(ok(keyward(['--dir', dir, 'credentials', 'create', '--principal', 'alice'])).out) as Record<string, string>;
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_')));
-    const child = spawn(process.execPath, [BIN, '--dir', dir, 'serve', '--host', '0.0.0.0', '--port', '0', '--cert', tls.certFile, '--key', tls.keyFile, '--quiet'], {
-      env, stdio: ['ignore', 'pipe', 'pipe'],
+    const s = await cli.ready(['--dir', dir, 'serve', '--host', '0.0.0.0', '--port', '0', '--cert', tls.certFile, '--key', tls.keyFile, '--quiet'], {
+      match: /listening on https:\/\/0\.0\.0\.0:(\d+)/, stdout: 'pipe',
     });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    try {
-      let err = '';
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stderr.on('data', (c: Buffer) => {
-          err += c.toString();
-          const m = /listening on https:\/\/0\.0\.0\.0:(\d+)/.exec(err);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
-      });
-      const kms = new KMSClient({
-        endpoint: `https://127.0.0.1:${port}`, region: 'us-east-1', requestHandler: { httpsAgent: new Agent({ ca: tls.cert }) },
-        credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
-      });
-      expect((await kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
-      kms.destroy();
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
-      expect(out).toBe(''); // --quiet: no access log
-      expect(err).toMatch(/SIGINT: stopping/);
-    } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    const kms = new KMSClient({
+      endpoint: `https://127.0.0.1:${s.match[1]}`, region: 'us-east-1', requestHandler: { httpsAgent: new Agent({ ca: tls.cert }) },
+      credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+    });
+    expect((await kms.send(new ListKeysCommand({}))).Keys).toEqual([]);
+    kms.destroy();
+    s.child.kill('SIGINT');
+    expect((await s.exited).code).toBe(0);
+    expect(s.stdout()).toBe(''); // --quiet: no access log
+    expect(s.stderr()).toMatch(/SIGINT: stopping/);
   });
 });

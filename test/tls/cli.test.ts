@@ -2,14 +2,14 @@
 // non-extractable HSM key and its certificate, `keyward tls` serves it through the PKCS#11 engine,
 // SIGHUP reloads without dropping an open connection, SIGTERM stops; a wrapped key pair from `keyward
 // cert --new-keypair` serves the same way; a wrong PIN fails at start with a clear message.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
-import { BIN, keyward, ok, requireBuild, ROOT, tempDirs } from '../cli/_cli.js';
+import { keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
+import { cliSpawner, type Running } from '../cli/_serve.js';
 import { connect, echoBackend, roundTrip, sha256 } from './_tls.js';
 
 softhsmTokens('cli');
@@ -17,32 +17,19 @@ requireBuild();
 const temp = tempDirs();
 const HSM_ENV = { KEYWARD_HSM_MODULE: '/usr/lib/softhsm/libsofthsm2.so', KEYWARD_HSM_TOKEN: 'cli', KEYWARD_HSM_PIN: USER_PIN };
 let backend: Awaited<ReturnType<typeof echoBackend>>;
-const children: ChildProcess[] = [];
+const cli = cliSpawner();
 
 beforeAll(async () => {
   backend = await echoBackend();
 });
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await backend.close();
 });
 
-/** Starts `keyward tls`; resolves once it prints its port, with the child and its stderr so far. */
-async function serve(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; err: () => string }> {
-  const childEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KEYWARD_'))), ...env };
-  const child = spawn(process.execPath, [BIN, ...args], { env: childEnv, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    const check = () => {
-      const m = /listening on [^\s]+:(\d+),/.exec(err);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stderr!.on('data', check);
-    child.once('exit', (code) => reject(new Error(`keyward tls exited ${code}: ${err}`)));
-  });
-  return { child, port, err: () => err };
+/** Starts `keyward tls`; resolves once it prints its port. */
+async function serve(args: string[], env: Record<string, string>): Promise<Running & { port: number }> {
+  const s = await cli.ready(args, { match: /listening on [^\s]+:(\d+),/, env, stdout: 'pipe' });
+  return { ...s, port: Number(s.match[1]) };
 }
 
 describe('keyward cert and keyward tls with an HSM key', () => {
@@ -56,7 +43,7 @@ describe('keyward cert and keyward tls with an HSM key', () => {
     open.socket.write('ping'); // an echo proves the terminator has the connection (TLS 1.3 clients finish first)
     await once(open.socket, 'data');
     s.child.kill('SIGHUP');
-    await expect.poll(() => s.err(), { timeout: 5000 }).toMatch(/SIGHUP: certificates reloaded \(1 connection\(s\) open continue\)/);
+    await expect.poll(() => s.stderr(), { timeout: 5000 }).toMatch(/SIGHUP: certificates reloaded \(1 connection\(s\) open continue\)/);
     const fresh = await connect(s.port, cert, { servername: 'localhost', version: 'TLSv1.2' });
     const data = randomBytes(200_000);
     expect(await roundTrip(open.socket, data)).toBe(sha256(data));
@@ -64,8 +51,8 @@ describe('keyward cert and keyward tls with an HSM key', () => {
     s.child.kill('SIGTERM');
     const [code] = await once(s.child, 'exit');
     expect(code).toBe(0);
-    expect(s.err()).toMatch(/keyward tls: stopped\n$/);
-    expect(s.err()).not.toContain(USER_PIN);
+    expect(s.stderr()).toMatch(/keyward tls: stopped\n$/);
+    expect(s.stderr()).not.toContain(USER_PIN);
   });
 
   it('a wrong PIN fails at start: exit 1, the key named, the PIN never printed', () => {
