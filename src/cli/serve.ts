@@ -1,7 +1,6 @@
 // keyward serve: the AWS-KMS-compatible endpoint, the XKS proxy API and /metrics on one listener over the
 // store of --dir, until SIGTERM or SIGINT, then a graceful stop (in-flight requests finish, the store is
 // closed cleanly). Settings come from flags, KEYWARD_SERVE_* and a config file (serve-config.ts).
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CredentialStore } from '../server/credentials.js';
@@ -118,6 +117,13 @@ const serve: Command = {
     // With PostgreSQL, DIR holds only the unseal key, the lock and the credentials: no keyward.db.
     const dir = postgres === undefined ? requireStore(g) : resolve(g.dir);
 
+    // Caught before the store is opened: a signal during start-up then stops it as one while serving does
+    // (whatever was opened is closed, the lock file removed, exit 0) instead of killing the process.
+    let stopSignal: NodeJS.Signals | undefined;
+    const stop = new Promise<NodeJS.Signals>((resolve) => {
+      const on = (signal: NodeJS.Signals) => resolve((stopSignal ??= signal));
+      process.once('SIGTERM', on).once('SIGINT', on);
+    });
     // The first node on an empty database initializes it; a plain DIR must have been made by keyward init.
     const kw = await openKeyward(g, dir, { create: postgres !== undefined });
     let credentials: CredentialStore | undefined;
@@ -139,11 +145,13 @@ const serve: Command = {
         keyward: kw, credentials, log: c.quiet ? () => undefined : jsonLineLogger(), maxBodyBytes: c.maxBodyBytes, serveMetrics: c.metrics,
         ...(tls ? { tls } : {}), ...(xks ? { xks } : {}),
       });
-      const { url } = await server.listen(c.port, c.host);
-      const xksNote = xks ? `; XKS proxy at ${url}${xks.basePath}${xks.disabled ? ' (disabled by the kill switch)' : ''}` : '';
-      process.stderr.write(`keyward serve: listening on ${url} (region ${kw.region}, account ${kw.account})${xksNote}; SIGTERM or SIGINT stops it\n`);
-      const signal = await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT')]);
-      process.stderr.write(`keyward serve: ${String(signal[0] ?? 'signal')}: stopping, ${server.inFlight} request(s) in flight\n`);
+      if (stopSignal === undefined) {
+        const { url } = await server.listen(c.port, c.host);
+        const xksNote = xks ? `; XKS proxy at ${url}${xks.basePath}${xks.disabled ? ' (disabled by the kill switch)' : ''}` : '';
+        process.stderr.write(`keyward serve: listening on ${url} (region ${kw.region}, account ${kw.account})${xksNote}; SIGTERM or SIGINT stops it\n`);
+      }
+      const signal = await stop;
+      process.stderr.write(`keyward serve: ${signal}: stopping, ${server.inFlight} request(s) in flight\n`);
       const again = () => server.server.closeAllConnections();
       process.once('SIGTERM', again).once('SIGINT', again);
       await server.close(c.drainTimeoutS * 1000);

@@ -1,6 +1,8 @@
 // Long-running commands of the built CLI (keyward serve, keyward tls): spawned as a user runs them, awaited
 // until they announce themselves on stderr, and killed after each test that leaves one running.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, watch } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { BIN, cliEnv, ROOT } from './_cli.js';
 
@@ -39,6 +41,22 @@ export interface CliSpawner {
   spawn(args: string[], opts?: StartOptions): Started;
   /** Spawns `keyward ARGS`; resolves once its stderr matches `match`, rejects with that stderr if it exits first. */
   ready(args: string[], opts: StartOptions & { match: RegExp }): Promise<Running>;
+}
+
+/**
+ * Resolves once a keyward process takes the lock file of the store in `dir`, which it does as it starts
+ * opening the store, before keyward serve listens. Call it before spawning the process.
+ */
+export function storeLocked(dir: string): Promise<void> {
+  const watcher = watch(dir);
+  return new Promise<void>((resolve, reject) => {
+    watcher.on('error', reject);
+    watcher.on('change', () => {
+      if (!existsSync(join(dir, 'keyward.lock'))) return;
+      watcher.close();
+      resolve();
+    });
+  });
 }
 
 /** Spawns the built CLI; processes still running after a test are killed (SIGKILL). */

@@ -1,13 +1,13 @@
 // Two `keyward serve` processes (the built CLI) on one PostgreSQL store, each with its own dir holding the
 // same unseal key and credentials: a key created through one is usable through the other at once.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUnsealKeyFile } from '../../src/keys/unseal.js';
 import { createCredential } from '../../src/server/credentials.js';
 import { requireBuild, tempDirs } from '../cli/_cli.js';
-import { cliSpawner, type Running } from '../cli/_serve.js';
+import { cliSpawner, storeLocked, type Running } from '../cli/_serve.js';
 import { startPostgres, type TestPostgres } from '../store/_postgres.js';
 
 requireBuild();
@@ -65,5 +65,25 @@ describe('two keyward serve processes on one PostgreSQL store', () => {
       b.child.kill('SIGTERM');
     }
     expect([(await a.exited).code, (await b.exited).code], a.stderr() + b.stderr()).toEqual([0, 0]);
+  }, 60_000);
+
+  it('a SIGTERM while it opens the store stops it before it listens: exit 0, nothing left open or locked', async () => {
+    const dir = join(tmp(), 'n');
+    mkdirSync(dir, { mode: 0o700 });
+    await createUnsealKeyFile(dir);
+    const url = server.database('startup_signal');
+    // The lock is taken before the database is reached: the signal comes during that connection and the
+    // store's initialization (round trips to PostgreSQL), so serve must not listen at all.
+    const locked = storeLocked(dir);
+    const s = cli.spawn(['--dir', dir, 'serve', '--port', '0', '--postgres', url]);
+    await locked;
+    s.child.kill('SIGTERM');
+    const exit = await s.exited;
+    expect([exit.code, exit.signal], s.stderr()).toEqual([0, null]);
+    expect(s.stderr()).toBe('keyward serve: SIGTERM: stopping, 0 request(s) in flight\nkeyward serve: stopped\n');
+    expect(existsSync(join(dir, 'keyward.lock'))).toBe(false);
+    const next = await serve(dir, url);
+    next.child.kill('SIGTERM');
+    expect((await next.exited).code, next.stderr()).toBe(0);
   }, 60_000);
 });

@@ -1,13 +1,15 @@
 // `keyward credentials create` and `keyward serve` as a user runs them (the built CLI): the printed key
 // works through the AWS SDK, keys made while serving work at once, the access log is JSON lines on
 // stdout, and SIGTERM during a request lets it finish before the process exits 0 with the store intact.
+import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, KMSClient, ListKeysCommand } from '@aws-sdk/client-kms';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { keyward, ok, requireBuild, tempDirs } from '../cli/_cli.js';
-import { cliSpawner, type Running } from '../cli/_serve.js';
+import { cliSpawner, storeLocked, type Running } from '../cli/_serve.js';
 import { NodeSha256 } from './_sha256.js';
 
 requireBuild();
@@ -44,6 +46,28 @@ describe('keyward credentials and keyward serve', () => {
     expect(help.out).toMatch(/Signature Version 4/);
     expect(help.out).toMatch(/\/healthz/);
     expect(help.out).toMatch(/--drain-timeout/);
+  });
+
+  it('a SIGTERM during start-up stops it gracefully: exit 0 (not killed by the signal), the store closed and unlocked', async () => {
+    const dir = `${tmp()}/s`;
+    ok(keyward(['--dir', dir, 'init']));
+    // serve takes the store's lock file as it opens the store: after its signal handlers are installed (else
+    // this test would only measure luck) and before it listens, so SIGTERM is sent while it is starting up.
+    // Before the fix the process died of the signal here, leaving the lock file behind.
+    const locked = storeLocked(dir);
+    const s = cli.spawn(['--dir', dir, 'serve', '--port', '0']);
+    await locked;
+    s.child.kill('SIGTERM');
+    expect(s.stderr(), 'SIGTERM sent before serve printed anything').toBe('');
+    const exit = await s.exited;
+    expect([exit.code, exit.signal], s.stderr()).toEqual([0, null]);
+    expect(s.stderr()).toMatch(/keyward serve: SIGTERM: stopping, 0 request\(s\) in flight\nkeyward serve: stopped\n$/);
+    expect(existsSync(join(dir, 'keyward.lock'))).toBe(false);
+    // The store is intact and free: the next serve on it starts and stops as usual.
+    const next = await cli.ready(['--dir', dir, 'serve', '--port', '0', '--quiet'], { match: /listening on http:/ });
+    next.child.kill('SIGTERM');
+    expect((await next.exited).code, next.stderr()).toBe(0);
+    expect(ok(keyward(['--dir', dir, 'audit', 'verify'])).out).toMatch(/^audit log intact: /);
   });
 
   it('serves the SDK with a key from credentials create, picks up keys made while serving, logs JSON lines, stops gracefully on SIGTERM', async () => {
