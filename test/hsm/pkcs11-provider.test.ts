@@ -7,11 +7,12 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { createDecipheriv, createHmac, createPublicKey, hkdfSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeCryptoProvider, WasmProvider, type KeyHandle, type Provider, type ProviderKeySpec } from '../../src/crypto/index.js';
+import { NodeCryptoProvider, WasmProvider, type Provider } from '../../src/crypto/index.js';
 import { HsmConfigError, KeyLabelError, ModuleLoadError, Pkcs11Error, TokenNotFoundError } from '../../src/hsm/errors.js';
 import { Pkcs11Module, pkcs11js as P, secretKeyTemplate, type Session } from '../../src/hsm/pkcs11.js';
 import { Pkcs11Provider } from '../../src/hsm/pkcs11-provider.js';
-import { algsOf, ASYM_SPECS, digest, fixtureKeys, hex, MACS, nodeSeal, nodeSigOptions, RSA_SPECS, SECRET_SPECS, providerConformance } from '../crypto/provider-conformance.js';
+import { crossKeyPairs, crossMac, crossOaep, crossSign, crossUnwrap, sameKeys } from '../crypto/_cross-provider.js';
+import { ASYM_SPECS, digest, fixtureKeys, hex, nodeSeal, nodeSigOptions, providerConformance } from '../crypto/provider-conformance.js';
 import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
 
 const T = softhsmTokens('conformance', 'interop', 'hardware', 'pin-test', 'closing');
@@ -34,22 +35,12 @@ describe('interop with WasmProvider and NodeCryptoProvider', () => {
   const hsm = new Pkcs11Provider(T.interop);
   const wasm = new WasmProvider();
   const node = new NodeCryptoProvider();
-  const K = fixtureKeys();
-  const raw = { AES_256: randomBytes(32), HMAC_256: randomBytes(32), HMAC_384: randomBytes(48), HMAC_512: randomBytes(64) };
-  const keys = new Map<Provider, Record<ProviderKeySpec, KeyHandle>>();
-  const of = (p: Provider, s: ProviderKeySpec): KeyHandle => keys.get(p)![s];
+  const { load, of } = sameKeys();
   const PAIRS: [string, Provider, Provider][] = [
     ['pkcs11 → wasm', hsm, wasm], ['wasm → pkcs11', wasm, hsm], ['pkcs11 → node', hsm, node], ['node → pkcs11', node, hsm],
   ];
 
-  beforeAll(async () => {
-    for (const p of [hsm, wasm, node]) {
-      const h = {} as Record<ProviderKeySpec, KeyHandle>;
-      for (const s of SECRET_SPECS) h[s] = await p.importKey(s, raw[s]);
-      for (const s of ASYM_SPECS) h[s] = await p.importKey(s, K[s].pkcs8);
-      keys.set(p, h);
-    }
-  });
+  beforeAll(() => load([hsm, wasm, node]));
   afterAll(() => hsm.close());
 
   it('AES-GCM ciphertexts and HKDF-derived keys are byte-identical to the software providers\'', async () => {
@@ -72,69 +63,12 @@ describe('interop with WasmProvider and NodeCryptoProvider', () => {
 
   for (const [label, from, to] of PAIRS) {
     describe(label, () => {
-      it('wrapped tokens of every spec unwrap in the other provider to the same key; tampered ones do not', async () => {
-        const aad = randomBytes(24);
-        const iv = randomBytes(12);
-        const pt = randomBytes(40);
-        for (const s of [...SECRET_SPECS, ...ASYM_SPECS]) {
-          const token = await from.wrapKey(of(from, 'AES_256'), of(from, s), aad);
-          const k = await to.unwrapKey(of(to, 'AES_256'), s, token, aad);
-          if (s === 'AES_256') expect(hex(await to.encrypt(k, iv, pt, aad))).toBe(hex(await from.encrypt(of(from, s), iv, pt, aad)));
-          else if (s.startsWith('HMAC')) {
-            const alg = MACS.find(([spec]) => spec === s)![1];
-            expect(hex(await to.mac(k, alg, pt))).toBe(hex(await from.mac(of(from, s), alg, pt)));
-          } else {
-            expect(hex(await to.publicKey(k))).toBe(hex(await from.publicKey(of(from, s))));
-            const alg = algsOf(s as (typeof ASYM_SPECS)[number])[0]!;
-            expect(await from.verify(of(from, s), alg, pt, 'RAW', await to.sign(k, alg, pt, 'RAW'))).toBe(true);
-          }
-          const bad = Uint8Array.from(token);
-          bad[token.length - 1]! ^= 0x80;
-          await expect(to.unwrapKey(of(to, 'AES_256'), s, bad, aad)).rejects.toThrow('authentication failed');
-        }
-      }, 120_000);
-
-      it('signatures of every algorithm and spec, RAW and DIGEST, verify in the other provider', async () => {
-        const msg = randomBytes(300);
-        for (const s of ASYM_SPECS) {
-          for (const alg of algsOf(s)) {
-            const d = digest(alg, msg);
-            for (const [m, type] of [[msg, 'RAW'], [d, 'DIGEST']] as const) {
-              const sig = await from.sign(of(from, s), alg, m, type);
-              expect(await to.verify(of(to, s), alg, msg, 'RAW', sig), `${s} ${alg} ${type}`).toBe(true);
-              expect(await to.verify(of(to, s), alg, d, 'DIGEST', sig)).toBe(true);
-              expect(await to.verify(of(to, s), alg, msg.subarray(1), 'RAW', sig)).toBe(false);
-              if (alg.startsWith('RSASSA_PKCS1')) expect(hex(sig)).toBe(hex(await to.sign(of(to, s), alg, m, type)));
-            }
-          }
-        }
-      }, 120_000);
-
-      it('RSA-OAEP with both hashes crosses over; the other hash fails', async () => {
-        for (const s of RSA_SPECS) {
-          for (const alg of ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const) {
-            const pt = randomBytes(32);
-            const ct = await from.encryptAsymmetric(of(from, s), alg, pt);
-            expect(hex(await to.decryptAsymmetric(of(to, s), alg, ct)), `${s} ${alg}`).toBe(hex(pt));
-            const other = alg === 'RSAES_OAEP_SHA_1' ? 'RSAES_OAEP_SHA_256' : 'RSAES_OAEP_SHA_1';
-            await expect(to.decryptAsymmetric(of(to, s), other, ct)).rejects.toThrow('decryption error');
-          }
-        }
-      }, 60_000);
-
+      it('wrapped tokens of every spec unwrap in the other provider to the same key; tampered ones do not', () => crossUnwrap(from, to, of), 120_000);
+      it('signatures of every algorithm and spec, RAW and DIGEST, verify in the other provider', () => crossSign(from, to, of), 120_000);
+      it('RSA-OAEP with both hashes crosses over; the other hash fails', () => crossOaep(from, to, of), 60_000);
       it('MACs are equal and verify in the other provider; generated key pairs import there', async () => {
-        for (const [s, alg] of MACS) {
-          for (const n of [0, 100, 70000]) {
-            const m = randomBytes(n);
-            const tag = await from.mac(of(from, s), alg, m);
-            expect(await to.verifyMac(of(to, s), alg, m, tag)).toBe(true);
-            expect(hex(tag)).toBe(hex(await to.mac(of(to, s), alg, m)));
-          }
-        }
-        for (const s of ['RSA_2048', 'ECC_NIST_P256', 'ECC_NIST_P521', 'ECC_SECG_P256K1'] as const) {
-          const { privateKey, publicKey } = await from.generateKeyPairBytes(s);
-          expect(hex(await to.publicKey(await to.importKey(s, privateKey)))).toBe(hex(publicKey));
-        }
+        await crossMac(from, to, of);
+        await crossKeyPairs(from, to, ['RSA_2048', 'ECC_NIST_P256', 'ECC_NIST_P521', 'ECC_SECG_P256K1']);
       }, 60_000);
     });
   }
