@@ -17,6 +17,29 @@ const ADDON = fileURLToPath(new URL('../../build/Release/keyward_pkcs11.node', i
 const PKCS11JS = createRequire(import.meta.url).resolve('pkcs11js');
 const CKM_SHA256_HMAC = 0x251;
 
+/**
+ * Plain CommonJS for a child process or a worker: loads the .node directly, opens a pool of two sessions,
+ * makes a session AES-256 key (32 bytes of fill) with pkcs11js, and leaves `pool`, `key` and a 1 KiB
+ * `item` to encrypt in scope.
+ */
+const poolWithAesKey = (fill: number): string => `
+      const pkcs11js = require(${JSON.stringify(PKCS11JS)});
+      const addon = require(${JSON.stringify(ADDON)});
+      const pool = addon.open({ module: ${JSON.stringify(SOFTHSM)}, slot: ${SLOT}, pin: ${JSON.stringify(PIN)}, sessions: 2 });
+      const p = new pkcs11js.PKCS11();
+      p.load(${JSON.stringify(SOFTHSM)});
+      const slot = p.C_GetSlotList(true).find((s) => Number(s.readBigUInt64LE(0)) === ${SLOT});
+      const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+      const key = Number(p.C_CreateObject(session, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_VALUE, value: Buffer.alloc(32, ${fill}) },
+        { type: pkcs11js.CKA_ENCRYPT, value: true },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+      ]).readBigUInt64LE(0));
+      const item = { iv: Buffer.alloc(12), aad: Buffer.alloc(0), data: Buffer.alloc(1024) };
+`;
+
 describe('native addon lifecycle', () => {
   it('a failed open (wrong PIN) leaves the module neither initialized nor logged in', () => {
     expect(alreadyInitialized()).toBe(false);
@@ -57,23 +80,9 @@ describe('native addon lifecycle', () => {
   });
 
   it('an idle open pool does not keep a process alive, in-flight work does, and exiting mid-batch is clean', () => {
-    // Plain JS in a child: load the .node directly, make an AES key with pkcs11js, leave the pool open.
+    // A child process that leaves its pool open.
     const script = `
-      const pkcs11js = require(${JSON.stringify(PKCS11JS)});
-      const addon = require(${JSON.stringify(ADDON)});
-      const pool = addon.open({ module: ${JSON.stringify(SOFTHSM)}, slot: ${SLOT}, pin: ${JSON.stringify(PIN)}, sessions: 2 });
-      const p = new pkcs11js.PKCS11();
-      p.load(${JSON.stringify(SOFTHSM)});
-      const slot = p.C_GetSlotList(true).find((s) => Number(s.readBigUInt64LE(0)) === ${SLOT});
-      const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-      const key = Number(p.C_CreateObject(session, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE, value: Buffer.alloc(32, 7) },
-        { type: pkcs11js.CKA_ENCRYPT, value: true },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-      ]).readBigUInt64LE(0));
-      const item = { iv: Buffer.alloc(12), aad: Buffer.alloc(0), data: Buffer.alloc(1024) };
+      ${poolWithAesKey(7)}
       if (process.argv[1] === 'idle') {
         // Nothing but this promise is pending: the pool must hold the loop open until it settles.
         pool.aesGcmEncrypt(key, item.iv, item.aad, item.data).then((ct) => console.log('settled ' + ct.length));
@@ -97,21 +106,7 @@ describe('native addon lifecycle', () => {
   it('a worker thread terminated mid-batch with its pool open stops the pool cleanly and lets go of the module', async () => {
     const code = `
       const { parentPort } = require('node:worker_threads');
-      const pkcs11js = require(${JSON.stringify(PKCS11JS)});
-      const addon = require(${JSON.stringify(ADDON)});
-      const pool = addon.open({ module: ${JSON.stringify(SOFTHSM)}, slot: ${SLOT}, pin: ${JSON.stringify(PIN)}, sessions: 2 });
-      const p = new pkcs11js.PKCS11();
-      p.load(${JSON.stringify(SOFTHSM)});
-      const slot = p.C_GetSlotList(true).find((s) => Number(s.readBigUInt64LE(0)) === ${SLOT});
-      const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-      const key = Number(p.C_CreateObject(session, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE, value: Buffer.alloc(32, 9) },
-        { type: pkcs11js.CKA_ENCRYPT, value: true },
-        { type: pkcs11js.CKA_TOKEN, value: false },
-      ]).readBigUInt64LE(0));
-      const item = { iv: Buffer.alloc(12), aad: Buffer.alloc(0), data: Buffer.alloc(1024) };
+      ${poolWithAesKey(9)}
       pool.aesGcmEncrypt(key, item.iv, item.aad, item.data).then((ct) => {
         parentPort.postMessage(ct.length);
         pool.aesGcmEncryptBatch(key, Array.from({ length: 20000 }, () => item));
