@@ -8,7 +8,7 @@ import { ClusterUnavailableError, Pkcs11Error, TokenNotFoundError } from '../../
 import { gcmMechanism } from '../../src/hsm/_hot-path.js';
 import { loadNative } from '../../src/hsm/native.js';
 import { Pkcs11Provider } from '../../src/hsm/pkcs11-provider.js';
-import { generateAesKey, generateHmacKey, Pkcs11Module, pkcs11js as P } from '../../src/hsm/pkcs11.js';
+import { generateAesKey, generateHmacKey, Pkcs11Module, pkcs11js as P, type Session, type Slot } from '../../src/hsm/pkcs11.js';
 import { Keyward } from '../../src/kms/keyward.js';
 import { ACCOUNT, engine, rejectsWith, utf8 } from '../kms/_engine.js';
 import { handleNumber } from './_native-softhsm.js';
@@ -53,13 +53,22 @@ function expectCkr(e: unknown, ckr: Ckr, method: string): void {
 
 const CKM_SHA256_HMAC = P.CKM_SHA256_HMAC;
 
+/** Runs f with the fault-injecting module loaded and a session logged in on its token 'kw-layers'; closes the module after. */
+async function onLayersToken(f: (m: Pkcs11Module, slot: Slot, s: Session) => Promise<void>): Promise<void> {
+  const m = Pkcs11Module.load(R.module);
+  try {
+    const slot = m.findToken('kw-layers');
+    const s = slot.openSession();
+    s.login(USER_PIN);
+    await f(m, slot, s);
+  } finally {
+    m.close();
+  }
+}
+
 describe('a removed token, layer by layer', () => {
   it('pkcs11.ts: sessions give CKR_DEVICE_REMOVED, the slot CKR_TOKEN_NOT_PRESENT; after reinsertion the old sessions are gone and login is needed again', async () => {
-    const m = Pkcs11Module.load(R.module);
-    try {
-      const slot = m.findToken('kw-layers');
-      const s = slot.openSession();
-      s.login(USER_PIN);
+    await onLayersToken(async (m, slot, s) => {
       const other = slot.openSession();
       const tokenKey = generateAesKey(s, 32, { token: true, label: 'rt-pkcs11' });
       const sessionKey = generateAesKey(s, 32);
@@ -113,18 +122,12 @@ describe('a removed token, layer by layer', () => {
       } finally {
         s2.close();
       }
-    } finally {
-      m.close();
-    }
+    });
   });
 
   it('the native pool: single and batch calls reject with Pkcs11Error { ckr, code, method }, never a result; a new pool works after reinsertion', async () => {
     const native = loadNative();
-    const m = Pkcs11Module.load(R.module);
-    try {
-      const slot = m.findToken('kw-layers');
-      const s = slot.openSession();
-      s.login(USER_PIN);
+    await onLayersToken(async (m, slot, s) => {
       const aesKey = handleNumber(generateAesKey(s, 32, { token: true, label: 'rt-native-aes' }));
       const macKey = handleNumber(generateHmacKey(s, 32, { token: true, label: 'rt-native-mac' }));
       const pool = native.open({ module: R.module, slot: slot.id, pin: USER_PIN, sessions: 2 });
@@ -181,18 +184,12 @@ describe('a removed token, layer by layer', () => {
       } finally {
         pool2.close();
       }
-    } finally {
-      m.close();
-    }
+    });
   });
 
   it('the native pool: a removal in the middle of a batch rejects it with the first failed item, and the module survives it', async () => {
     const native = loadNative();
-    const m = Pkcs11Module.load(R.module);
-    try {
-      const slot = m.findToken('kw-layers');
-      const s = slot.openSession();
-      s.login(USER_PIN);
+    await onLayersToken(async (m, slot, s) => {
       const aesKey = handleNumber(generateAesKey(s, 32, { token: true, label: 'rt-midflight' }));
       const pool = native.open({ module: R.module, slot: slot.id, pin: USER_PIN, sessions: 2 });
       const items = Array.from({ length: 4000 }, () => ({ iv: randomBytes(12), aad: new Uint8Array(0), data: randomBytes(1024) }));
@@ -221,9 +218,7 @@ describe('a removed token, layer by layer', () => {
         s2.close();
         pool2.close();
       }
-    } finally {
-      m.close();
-    }
+    });
   });
 
   for (const native of [true, false]) {
