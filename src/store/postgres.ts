@@ -1,9 +1,8 @@
 // The shared store: PostgreSQL through `pg`, for several engine nodes on one database.
 //
-// Group commit as in sqlite.ts: commit() queues a unit; one flush at a time takes every waiting unit (up to
-// maxBatchUnits) into one transaction on a dedicated connection, each unit in its own SAVEPOINT so a unit
-// that fails is undone alone. Promises settle only after COMMIT returned with synchronous_commit = on, i.e.
-// once the WAL is flushed.
+// Group commit (group-commit.ts): each flush writes the waiting units in one transaction on a dedicated
+// connection, each unit in its own SAVEPOINT so a unit that fails is undone alone. Promises settle only
+// after COMMIT returned with synchronous_commit = on, i.e. once the WAL is flushed.
 //
 // Several nodes: every write batch first takes one transaction-scoped advisory lock (WRITE_LOCK), so batches
 // of all nodes are serialized. Under READ COMMITTED each later statement sees everything committed before
@@ -14,10 +13,9 @@
 import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
-import { checkCommitArgs } from './commit-args.js';
+import { GroupCommit, type CommitUnit, type GroupCommitStats, type UnitOutcome } from './group-commit.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, WRITE_LOCK } from './postgres-migrations.js';
-import type { GroupCommitStats } from './sqlite.js';
 import {
   StoreConflictError,
   StoreReferenceError,
@@ -44,14 +42,6 @@ export interface PostgresStoreOptions {
   /** The most commit units one transaction takes. Default 1000. */
   maxBatchUnits?: number;
 }
-
-interface Unit {
-  mutations: readonly Mutation[];
-  audit: AuditEntry;
-  resolve: (record: AuditRecord) => void;
-  reject: (err: unknown) => void;
-}
-
 
 /** SQLSTATE of a server error (23505 unique_violation, 23503 foreign_key_violation). */
 function sqlState(err: unknown): string | undefined {
@@ -120,12 +110,9 @@ const SQL = {
 
 export class PostgresStore implements Store {
   readonly schemaVersion: number;
-  private readonly queue: Unit[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly group: GroupCommit;
   private mac: AuditMac | undefined;
   private closed = false;
-  private readonly counters: GroupCommitStats = { transactions: 0, committedUnits: 0, failedUnits: 0, largestBatch: 0 };
 
   /** Use openPostgresStore(): it connects and migrates the database first. */
   constructor(
@@ -133,14 +120,20 @@ export class PostgresStore implements Store {
     /** Connections that hold key locks, apart from `pool` so lock holders waiting to commit never starve the flush. */
     private readonly lockPool: Pool,
     schemaVersion: number,
-    private readonly maxBatchUnits: number,
+    maxBatchUnits: number,
   ) {
     this.schemaVersion = schemaVersion;
+    this.group = new GroupCommit({
+      maxBatchUnits,
+      flush: (units) => this.flush(units),
+      isClosed: () => this.closed,
+      hasMac: () => this.mac !== undefined,
+    });
   }
 
   /** A snapshot of the group-commit counters. */
   get stats(): GroupCommitStats {
-    return { ...this.counters };
+    return this.group.stats;
   }
 
   setAuditMac(mac: (data: Uint8Array) => Uint8Array): void {
@@ -149,37 +142,14 @@ export class PostgresStore implements Store {
   }
 
   commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
-    try {
-      checkCommitArgs(this.closed, this.mac !== undefined, mutations, audit);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<AuditRecord>((resolve, reject) => {
-      this.queue.push({ mutations: [...mutations], audit, resolve, reject });
-      this.schedule();
-    });
+    return this.group.commit(mutations, audit);
   }
 
-  // One flush at a time; the next starts on the turn after the last one settled, so the callers it woke
-  // have queued their next units by then.
-  private schedule(): void {
-    if (this.scheduled !== undefined || this.flushing !== undefined || this.queue.length === 0) return;
-    this.scheduled = setImmediate(() => {
-      this.scheduled = undefined;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = undefined;
-        this.schedule();
-      });
-    });
-  }
-
-  /** Writes up to maxBatchUnits queued units in one transaction and settles their promises. */
-  private async flush(): Promise<void> {
-    const batch = this.queue.splice(0, this.maxBatchUnits);
-    if (batch.length === 0) return;
+  /** Writes the units in one transaction; throws, with the transaction rolled back, when none survives. */
+  private async flush(units: readonly CommitUnit[]): Promise<UnitOutcome[]> {
     const mac = this.mac!;
-    const committed: Array<[Unit, AuditRecord]> = [];
-    const failed: Array<[Unit, unknown]> = [];
+    const outcomes: UnitOutcome[] = [];
+    const committed: AuditRecord[] = [];
     let client: PoolClient | undefined;
     try {
       client = await this.pool.connect();
@@ -188,7 +158,7 @@ export class PostgresStore implements Store {
       // Read under the lock: another node may have appended since our last batch.
       const last = (await client.query(SQL.lastAuditLink)).rows[0] as { seq: string; hash: Buffer } | undefined;
       let head: { seq: number; hash: Uint8Array } | undefined = last && { seq: Number(last.seq), hash: bytes(last.hash) };
-      for (const unit of batch) {
+      for (const unit of units) {
         // An audit-only unit runs no SQL here (its record is inserted with the others below), so only a
         // unit with mutations needs a savepoint to be undone alone.
         const savepoint = unit.mutations.length > 0;
@@ -197,19 +167,20 @@ export class PostgresStore implements Store {
           for (const m of unit.mutations) await this.apply(client, m);
           const record = chainNext(mac, head, unit.audit);
           if (savepoint) await client.query('RELEASE unit');
-          committed.push([unit, record]);
+          outcomes.push({ record });
+          committed.push(record);
           head = record;
         } catch (err) {
           if (savepoint) {
             await client.query('ROLLBACK TO unit');
             await client.query('RELEASE unit');
           }
-          failed.push([unit, err]);
+          outcomes.push({ error: err });
         }
       }
       if (committed.length > 0) {
         // One statement for the batch's audit records: a round trip per record would bound the batch rate.
-        await this.insertAudit(client, committed.map(([, r]) => r));
+        await this.insertAudit(client, committed);
         const proof = makeAuditHeadProof(mac, head!);
         await client.query(SQL.putHead, [proof.seq, buf(proof.hash), buf(proof.headMac)]);
       }
@@ -218,17 +189,10 @@ export class PostgresStore implements Store {
       // The batch is lost as a whole (connection, server or rollback failure): every unit rejects with why.
       await client?.query('ROLLBACK').catch(() => undefined);
       client?.release(err instanceof Error ? err : true);
-      this.counters.failedUnits += batch.length;
-      for (const u of batch) u.reject(err);
-      return;
+      throw err;
     }
     client.release();
-    this.counters.transactions++;
-    this.counters.committedUnits += committed.length;
-    this.counters.failedUnits += failed.length;
-    this.counters.largestBatch = Math.max(this.counters.largestBatch, committed.length);
-    for (const [u, record] of committed) u.resolve(record);
-    for (const [u, err] of failed) u.reject(err);
+    return outcomes;
   }
 
   private async insertAudit(c: PoolClient, records: AuditRecord[]): Promise<void> {
@@ -468,14 +432,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.scheduled !== undefined) {
-      clearImmediate(this.scheduled);
-      this.scheduled = undefined;
-    }
-    while (this.flushing !== undefined || this.queue.length > 0) {
-      if (this.flushing !== undefined) await this.flushing;
-      else await this.flush();
-    }
+    await this.group.drain();
     await this.pool.end();
     await this.lockPool.end();
   }

@@ -1,15 +1,15 @@
 // The embedded store: one SQLite file (WAL, synchronous=FULL) through better-sqlite3.
 //
-// Group commit: commit() only queues a unit. One flush, scheduled with setImmediate, writes every waiting
-// unit (up to maxBatchUnits) in a single BEGIN IMMEDIATE … COMMIT, so one fsync covers them all; each unit
-// runs inside its own SAVEPOINT so a unit that fails is undone alone. Promises settle only after COMMIT
-// has returned, i.e. once the WAL is synced. better-sqlite3 is synchronous, so a flush never interleaves
-// with reads or another flush; callers queue the next batch while the event loop turns.
+// Group commit (group-commit.ts): each flush writes the waiting units in a single BEGIN IMMEDIATE … COMMIT,
+// so one fsync covers them all; each unit runs inside its own SAVEPOINT so a unit that fails is undone
+// alone. Promises settle only after COMMIT has returned, i.e. once the WAL is synced. better-sqlite3 is
+// synchronous, so a flush never interleaves with reads or another flush; callers queue the next batch
+// while the event loop turns.
 
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
-import { checkCommitArgs } from './commit-args.js';
+import { GroupCommit, type CommitUnit, type GroupCommitStats, type UnitOutcome } from './group-commit.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import {
@@ -39,29 +39,12 @@ export interface SqliteStoreOptions {
   maxBatchUnits?: number;
 }
 
-/** Counters of the group commit, for tests and metrics. */
-export interface GroupCommitStats {
-  /** Transactions that committed. */
-  transactions: number;
-  /** Units that committed. */
-  committedUnits: number;
-  /** Units that were rolled back and rejected. */
-  failedUnits: number;
-  /** The most units one committed transaction held. */
-  largestBatch: number;
-}
-
-interface Unit {
-  mutations: readonly Mutation[];
-  audit: AuditEntry;
-  resolve: (record: AuditRecord) => void;
-  reject: (err: unknown) => void;
-}
+// Still exported from here, where it was first defined, for the callers that import it from this module.
+export type { GroupCommitStats } from './group-commit.js';
 
 interface SqliteError extends Error {
   code: string;
 }
-
 
 function sqliteCode(err: unknown): string | undefined {
   return err instanceof Error && typeof (err as SqliteError).code === 'string' ? (err as SqliteError).code : undefined;
@@ -135,12 +118,9 @@ function prepareAll(db: Db) {
 export class SqliteStore implements Store {
   readonly schemaVersion: number;
   private readonly s: ReturnType<typeof prepareAll>;
-  private readonly maxBatchUnits: number;
-  private readonly queue: Unit[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
+  private readonly group: GroupCommit;
   private mac: AuditMac | undefined;
   private closed = false;
-  private readonly counters: GroupCommitStats = { transactions: 0, committedUnits: 0, failedUnits: 0, largestBatch: 0 };
 
   /** Use openSqliteStore(): it configures and migrates the database first. */
   constructor(
@@ -149,13 +129,18 @@ export class SqliteStore implements Store {
     maxBatchUnits: number,
   ) {
     this.schemaVersion = schemaVersion;
-    this.maxBatchUnits = maxBatchUnits;
     this.s = prepareAll(db);
+    this.group = new GroupCommit({
+      maxBatchUnits,
+      flush: (units) => this.flush(units),
+      isClosed: () => this.closed,
+      hasMac: () => this.mac !== undefined,
+    });
   }
 
   /** A snapshot of the group-commit counters. */
   get stats(): GroupCommitStats {
-    return { ...this.counters };
+    return this.group.stats;
   }
 
   setAuditMac(mac: (data: Uint8Array) => Uint8Array): void {
@@ -164,55 +149,20 @@ export class SqliteStore implements Store {
   }
 
   commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
-    try {
-      checkCommitArgs(this.closed, this.mac !== undefined, mutations, audit);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<AuditRecord>((resolve, reject) => {
-      this.queue.push({ mutations: [...mutations], audit, resolve, reject });
-      this.schedule();
-    });
+    return this.group.commit(mutations, audit);
   }
 
-  private schedule(): void {
-    if (this.scheduled === undefined && this.queue.length > 0) {
-      this.scheduled = setImmediate(() => {
-        this.scheduled = undefined;
-        this.flush();
-        this.schedule();
-      });
-    }
-  }
-
-  /** Writes up to maxBatchUnits queued units in one transaction and settles their promises. */
-  private flush(): void {
-    const batch = this.queue.splice(0, this.maxBatchUnits);
-    if (batch.length === 0) return;
+  /** Writes the units in one transaction; throws, with the transaction rolled back, when none survives. */
+  private flush(units: readonly CommitUnit[]): UnitOutcome[] {
     const mac = this.mac!;
-    const committed: Array<[Unit, AuditRecord]> = [];
-    const failed: Array<[Unit, unknown]> = [];
-    const failAll = (err: unknown): void => {
-      try {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      } catch {
-        // The rollback's own failure adds nothing: the batch is lost either way and `err` says why.
-      }
-      this.counters.failedUnits += batch.length;
-      for (const u of batch) u.reject(err);
-    };
-
+    const outcomes: UnitOutcome[] = [];
+    let committed = 0;
     try {
       this.db.exec('BEGIN IMMEDIATE');
-    } catch (err) {
-      failAll(err);
-      return;
-    }
-    try {
       // Read inside the write lock: another process may have appended since our last batch.
       const last = this.s.lastAuditLink.get() as { seq: number; hash: Buffer } | undefined;
       let head: { seq: number; hash: Uint8Array } | undefined = last && { seq: last.seq, hash: bytes(last.hash) };
-      for (const unit of batch) {
+      for (const unit of units) {
         // An audit-only unit writes one row, and a failed statement undoes itself: no savepoint needed.
         const savepoint = unit.mutations.length > 0;
         if (savepoint) this.s.savepoint.run();
@@ -221,7 +171,8 @@ export class SqliteStore implements Store {
           const record = chainNext(mac, head, unit.audit);
           this.insertAudit(record);
           if (savepoint) this.s.release.run();
-          committed.push([unit, record]);
+          outcomes.push({ record });
+          committed++;
           head = record;
         } catch (err) {
           // SQLite rolls the whole transaction back on some errors (disk full, I/O); then no unit survives.
@@ -230,25 +181,23 @@ export class SqliteStore implements Store {
             this.s.rollbackTo.run();
             this.s.release.run();
           }
-          failed.push([unit, err]);
+          outcomes.push({ error: err });
         }
       }
-      if (committed.length > 0) {
+      if (committed > 0) {
         const proof = makeAuditHeadProof(mac, head!);
         this.s.putHead.run(proof.seq, proof.hash, proof.headMac);
       }
       this.db.exec('COMMIT');
     } catch (err) {
-      failAll(err);
-      return;
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch {
+        // The rollback's own failure adds nothing: the batch is lost either way and `err` says why.
+      }
+      throw err;
     }
-
-    this.counters.transactions++;
-    this.counters.committedUnits += committed.length;
-    this.counters.failedUnits += failed.length;
-    this.counters.largestBatch = Math.max(this.counters.largestBatch, committed.length);
-    for (const [u, record] of committed) u.resolve(record);
-    for (const [u, err] of failed) u.reject(err);
+    return outcomes;
   }
 
   private insertAudit(r: AuditRecord): void {
@@ -491,11 +440,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.scheduled !== undefined) {
-      clearImmediate(this.scheduled);
-      this.scheduled = undefined;
-    }
-    while (this.queue.length > 0) this.flush();
+    await this.group.drain();
     this.db.close();
   }
 }
