@@ -3,6 +3,7 @@
 // then each implementation is timed with tinybench, and the results are reported against a baseline.
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Bench } from 'tinybench';
+import { input } from '../src/bench/input.js';
 
 export interface Impl {
   /** Column name, e.g. 'keyward-wasm', 'node:crypto', '@noble/ciphers'. */
@@ -57,22 +58,12 @@ export function machine(): Machine {
   };
 }
 
+export { input };
+
 export class CrossValidationError extends Error {
   override name = 'CrossValidationError';
 }
 
-/** Deterministic input bytes, so every implementation and every run sees the same message. */
-export function input(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = (seed * 0x9e3779b9) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 

@@ -11,6 +11,7 @@ import {
 import type { AsymmetricKeySpec, KeyHandle, Provider, SigningAlgorithm } from '../crypto/provider.js';
 import type { HsmConfig } from '../hsm/config.js';
 import { same, wrong } from './check.js';
+import { input } from './input.js';
 import { BLOBS, dataKeyBlobs, engineOf } from './engine.js';
 import type { Measurement } from './measure.js';
 import { serverOps } from './server.js';
@@ -54,19 +55,6 @@ export interface Op {
 
 export const SUITES = ['aes-gcm', 'ecdsa', 'rsa', 'kms', 'hsm', 'tls', 'server'] as const;
 export type SuiteName = (typeof SUITES)[number];
-
-/** Deterministic bytes (xorshift32), so every provider and every run sees the same input. */
-export function input(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = (seed * 0x9e3779b9) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const flip = (b: Uint8Array): Uint8Array => {
   const c = Uint8Array.from(b);
