@@ -18,7 +18,6 @@
 // Exit 1 on any error, on `keyward serve` not stopping cleanly, or on the SQLite run missing the target;
 // PostgreSQL's figures are reported against the same target without failing the run.
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -31,6 +30,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import pg from 'pg';
 import { redactPostgresUrl } from '../src/cli/postgres.js';
+import { NodeSha256 } from './node-sha256.js';
 import { startPostgres, type ThrowawayPostgres } from './postgres.js';
 
 const TARGET_RPS = 3000;
@@ -55,27 +55,6 @@ interface WorkerResult {
   errors: number;
   errorSamples: string[];
   measuredMs: number;
-}
-
-/** node:crypto SHA-256 / HMAC in the shape the SDK signer takes. */
-class NodeSha256 {
-  private h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  private readonly secret: Buffer | undefined;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.secret = secret === undefined ? undefined
-      : typeof secret === 'string' ? Buffer.from(secret, 'utf8')
-        : ArrayBuffer.isView(secret) ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength) : Buffer.from(secret);
-    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: string | Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
 }
 
 // --- worker --------------------------------------------------------------------------------------------
