@@ -2,7 +2,7 @@
 // lowerCamelCase with AWS request/response shapes; errors are KmsError subclasses named for the AWS
 // exception. Every call runs as a principal (`kw.as(arn)`), is authorized by the key's policy and
 // grants, and is audited in the same transaction as the change it makes.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Provider } from '../crypto/provider.js';
 import type { HsmCluster, HsmSetup } from '../hsm/cluster.js';
@@ -13,6 +13,7 @@ import { createUnsealKeyFile, loadUnsealKey, UnsealError, UNSEAL_KEY_ENV } from 
 import { AuditChainVerifier, type AuditVerifyResult } from '../store/audit-chain.js';
 import type { PoolConfig } from 'pg';
 import { openSqliteStore } from '../store/sqlite.js';
+import { createPidFile, pidIn, processAlive } from '../store/pid-file.js';
 import type { AuditRecord, Store } from '../store/types.js';
 import { Engine, SYSTEM_PRINCIPAL, isRegionName, type Call } from './engine.js';
 import { ValidationException } from './errors.js';
@@ -76,20 +77,15 @@ function takeLock(dir: string): string {
   const path = join(dir, LOCK_FILE);
   if (openHere.has(path)) throw new ValidationException(`the store in ${dir} is already open in this process`);
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+    if (createPidFile(path)) {
       openHere.add(path);
       return path;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) {
-        throw new ValidationException(`the store in ${dir} is open in process ${pid}`);
-      }
-      rmSync(path, { force: true });
     }
+    const pid = pidIn(path);
+    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
+      throw new ValidationException(`the store in ${dir} is open in process ${pid}`);
+    }
+    rmSync(path, { force: true });
   }
   throw new ValidationException(`could not lock the store in ${dir}`);
 }
@@ -97,15 +93,6 @@ function takeLock(dir: string): string {
 function releaseLock(path: string): void {
   openHere.delete(path);
   rmSync(path, { force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 interface Shared {

@@ -16,6 +16,7 @@ import { hkdf } from '../crypto/hkdf.js';
 import { loadUnsealKey } from '../keys/unseal.js';
 import { ValidationException } from '../kms/errors.js';
 import { assertPrincipalArn } from '../kms/principal.js';
+import { createPidFile, pidIn, processAlive } from '../store/pid-file.js';
 
 export const CREDENTIALS_FILE = 'credentials.json';
 const FORMAT_VERSION = 1;
@@ -150,28 +151,12 @@ function openRecord(key: Uint8Array, r: StoredRecord, path: string): Credential 
 export async function lockFile(path: string): Promise<() => void> {
   const lockPath = `${path}.lock`;
   for (let attempt = 0; attempt < 200; attempt++) {
-    try {
-      const fd = openSync(lockPath, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) rmSync(lockPath, { force: true });
-      else await sleep(25);
-    }
+    if (createPidFile(lockPath)) return () => rmSync(lockPath, { force: true });
+    const pid = pidIn(lockPath);
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) rmSync(lockPath, { force: true });
+    else await sleep(25);
   }
   throw new CredentialError(`${lockPath} is held by another process`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
