@@ -134,6 +134,11 @@ export class StoreSchemaError extends Error {
   }
 }
 
+/** The refusal of a database whose schema is newer than the last migration this code knows. */
+export function schemaTooNew(current: number, latest: number): StoreSchemaError {
+  return new StoreSchemaError(`the database schema is version ${current}, newer than this code supports (${latest}); upgrade keyward`, current, latest);
+}
+
 function userVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
@@ -153,13 +158,7 @@ export function migrate(db: Database, steps: readonly Migration[] = MIGRATIONS):
     db.exec('BEGIN IMMEDIATE');
     try {
       const current = userVersion(db);
-      if (current > latest) {
-        throw new StoreSchemaError(
-          `the database schema is version ${current}, newer than this code supports (${latest}); upgrade keyward`,
-          current,
-          latest,
-        );
-      }
+      if (current > latest) throw schemaTooNew(current, latest);
       if (current === latest) {
         db.exec('COMMIT');
         return current;

@@ -6,7 +6,7 @@
 // order SQLite uses, whatever the database's default collation.
 
 import type { PoolClient } from 'pg';
-import { StoreSchemaError, type Migration } from './migrations.js';
+import { schemaTooNew, type Migration } from './migrations.js';
 
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
@@ -151,13 +151,7 @@ export async function migratePostgres(client: PoolClient, steps: readonly Migrat
       await client.query('CREATE TABLE IF NOT EXISTS keyward_schema (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
       const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM keyward_schema');
       const current = rows[0]?.v ?? 0;
-      if (current > latest) {
-        throw new StoreSchemaError(
-          `the database schema is version ${current}, newer than this code supports (${latest}); upgrade keyward`,
-          current,
-          latest,
-        );
-      }
+      if (current > latest) throw schemaTooNew(current, latest);
       if (current === latest) {
         await client.query('COMMIT');
         return current;
