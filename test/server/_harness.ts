@@ -2,7 +2,7 @@
 // a KmsServer on an ephemeral loopback port with its access log captured, SDK clients per principal, and
 // raw requests signed by the AWS SDK's own SigV4 signer (@smithy/signature-v4, independent of ours).
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest, type Agent } from 'node:http';
+import type { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -12,6 +12,7 @@ import { afterEach } from 'vitest';
 import { Keyward } from '../../src/kms/keyward.js';
 import { createCredential, CredentialStore, type NewAccessKey } from '../../src/server/credentials.js';
 import { KmsServer, type AccessLogEntry, type KmsServerOptions } from '../../src/server/kms-server.js';
+import { requestLoopback, type LoopbackResponse } from './_http.js';
 import { NodeSha256 } from './_sha256.js';
 
 export const ACCOUNT = '111122223333';
@@ -20,13 +21,7 @@ export const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
 export const BOB = `arn:aws:iam::${ACCOUNT}:user/bob`;
 export const MALLORY = 'arn:aws:iam::999988887777:user/mallory';
 
-export interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  json: { __type?: string; message?: string } & Record<string, unknown>;
-  reusedSocket: boolean;
-}
+export type RawResponse = LoopbackResponse;
 
 export interface Harness {
   kw: Keyward;
@@ -116,27 +111,7 @@ export async function startServer(opts: Partial<KmsServerOptions> = {}): Promise
       const q = Object.entries(signed.query ?? {}).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`).join('&');
       return { path: q ? `/?${q}` : '/', headers: signed.headers as Record<string, string> };
     },
-    send(method, path, headers, body, agent) {
-      return new Promise((resolve, reject) => {
-        const r = httpRequest({ host: '127.0.0.1', port, method, path, headers, ...(agent ? { agent } : {}) }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json = {};
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = {};
-            }
-            resolve({ status: res.statusCode!, headers: res.headers, body: text, json, reusedSocket: r.reusedSocket });
-          });
-          res.on('error', reject);
-        });
-        r.on('error', reject);
-        r.end(body);
-      });
-    },
+    send: (method, path, headers, body, agent) => requestLoopback(port, method, path, headers, body, agent),
     async call(target, body, o = {}) {
       if (o.unsigned) {
         return h.send('POST', '/', { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': target, ...o.extraHeaders }, body, o.agent);

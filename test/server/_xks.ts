@@ -3,7 +3,6 @@
 // requests signed the way AWS KMS signs XKS calls: SigV4 by the AWS SDK's signer (@smithy/signature-v4,
 // independent of ours), service kms-xks-proxy, SignedHeaders host;x-amz-date.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpRequest } from '@smithy/protocol-http';
@@ -15,6 +14,7 @@ import { createCredential, CredentialStore, type NewAccessKey } from '../../src/
 import { KmsServer, type AccessLogEntry } from '../../src/server/kms-server.js';
 import { XksProxy, XKS_SERVICE } from '../../src/server/xks.js';
 import { readXksKeys, XKS_CREDENTIALS_FILE, xksBlobContext } from '../../src/server/xks-keys.js';
+import { requestLoopback } from './_http.js';
 import { NodeSha256 } from './_sha256.js';
 
 export const ACCOUNT = '111122223333';
@@ -71,25 +71,10 @@ export async function startXks(o: { pathPrefix?: string; provider?: Provider; ke
   const server = new KmsServer({ keyward: kw, credentials: kmsCredentials, log: (e) => log.push(e), xks: proxy });
   const port = (await server.listen(0)).port;
 
-  const send = (method: string, path: string, headers: Record<string, string>, body: string): Promise<XksResponse> =>
-    new Promise((resolve, reject) => {
-      const r = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json = {};
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = {};
-          }
-          resolve({ status: res.statusCode!, json, text });
-        });
-      });
-      r.on('error', reject);
-      r.end(body);
-    });
+  const send = async (method: string, path: string, headers: Record<string, string>, body: string): Promise<XksResponse> => {
+    const r = await requestLoopback(port, method, path, headers, body);
+    return { status: r.status, json: r.json, text: r.body };
+  };
 
   return {
     dir, kw, server, proxy, port, log, xksKey, kmsKey, cmk,
