@@ -19,6 +19,11 @@
 // ops/s what the path completed meanwhile. pkcs11js yields to the loop after each call (the best a
 // service can do with a synchronous binding); the native paths keep BATCH operations in flight.
 //
+// hsm-sessions: the native batch on pools of 1 to max(2, SESSIONS) sessions, each pool its own, for
+// AES-256-GCM 1 KiB, ECDSA P-256 and RSA-2048: whether the module runs sessions in parallel, which is
+// what the batch's gain over one call at a time rests on. Its rows' ratio is to one session, and their
+// p50/p99 columns are the latency of one batch call (BATCH operations, one call queued behind it).
+//
 // hsm-kms-*: the engine end to end with a CMK held in the HSM (Origin AWS_CLOUDHSM, the region key a
 // token object too), GenerateDataKey (AES_256) and Decrypt with BATCH_KMS calls in flight, beside a
 // software engine (WASM provider) on its own store.
@@ -93,6 +98,8 @@ export interface Env {
   module: Pkcs11Module;
   session: Session;
   pool: NativeSessionPool;
+  /** The token's slot, for further pools (hsm-sessions). */
+  slotId: number | bigint;
   aes: ObjectHandle;
   aesN: number;
   ec: Signer;
@@ -141,6 +148,7 @@ function makeEnv(): Promise<Env> {
     module,
     session,
     pool: loadNative().open({ module: SOFTHSM_MODULE, slot: slot.id, pin: PIN, sessions: SESSIONS }),
+    slotId: slot.id,
     aes,
     aesN: handleNumber(aes),
     ec: {
@@ -362,6 +370,68 @@ const eventLoopSuite: MeasuredSuite = {
   },
 };
 
+// ---- The native batch on pools of 1 to max(2, SESSIONS) sessions ----
+
+const SCALING_OPS: Op[] = [aesOp(1024), ecSign, rsaSign];
+export const SESSION_COUNTS = Array.from({ length: Math.max(2, SESSIONS) }, (_, i) => i + 1);
+
+/** Keeps two batch calls in flight on pool (one running, one queued) for durationMs; each call's latency in µs. */
+async function pipeBatches(e: Env, op: Op, pool: NativeSessionPool, ms: Uint8Array[], durationMs: number): Promise<number[]> {
+  const end = performance.now() + durationMs;
+  const latencies: number[] = [];
+  const lane = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await op.batch({ ...e, pool }, ms);
+      latencies.push((performance.now() - t) * 1000);
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  return latencies;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+const sessionsSuite: MeasuredSuite = {
+  name: 'hsm-sessions',
+  baseline: '1 session',
+  async measure(opts) {
+    const e = await env();
+    const rows: Row[] = [];
+    for (const op of SCALING_OPS) {
+      const ms = messages(op.size);
+      const sized: Row[] = [];
+      for (const sessions of SESSION_COUNTS) {
+        const pool = loadNative().open({ module: SOFTHSM_MODULE, slot: e.slotId, pin: PIN, sessions });
+        try {
+          const impl = `${sessions} session${sessions === 1 ? '' : 's'} (${op.suite.slice(4)})`;
+          const outs = await op.batch({ ...e, pool }, ms);
+          outs.forEach((out, i) => {
+            if (!op.check(e, 'native-batch', ms[i]!, out)) throw new CrossValidationError(`hsm-sessions: ${impl} gave a wrong output for input ${i}; not timed`);
+          });
+          await pipeBatches(e, op, pool, ms, opts.warmupTime);
+          const t0 = performance.now();
+          const latencies = (await pipeBatches(e, op, pool, ms, opts.time)).sort((a, b) => a - b);
+          const opsPerSec = (latencies.length * ms.length) / ((performance.now() - t0) / 1000);
+          sized.push({
+            suite: 'hsm-sessions', size: op.size, impl, opsPerSec, mbPerSec: (opsPerSec * op.size) / 1e6,
+            p50us: percentile(latencies, 50), p99us: percentile(latencies, 99), samples: latencies.length, ratio: 0,
+          });
+        } finally {
+          pool.close();
+        }
+      }
+      const base = sized[0]!;
+      for (const r of sized) {
+        r.ratio = r.opsPerSec / base.opsPerSec;
+        rows.push(r);
+        opts.onRow?.(r);
+      }
+    }
+    return rows;
+  },
+};
+
 // ---- The engine with an HSM-held CMK ----
 
 type Engine = 'keyward-hsm-cmk' | 'keyward-wasm';
@@ -431,6 +501,7 @@ export { PATHS, HSM_PATHS };
 export const hsmSuites: (AsyncSuite | MeasuredSuite)[] = [
   ...hsmOps.map(opSuite),
   eventLoopSuite,
+  sessionsSuite,
   { name: 'hsm-kms-generate-data-key', size: 32, batch: BATCH_KMS, baseline: 'keyward-wasm', impls: ENGINES.map((en) => kmsImpl('hsm-kms-generate-data-key', en, false)) },
   { name: 'hsm-kms-decrypt', size: 32, batch: BATCH_KMS, baseline: 'keyward-wasm', impls: ENGINES.map((en) => kmsImpl('hsm-kms-decrypt', en, true)) },
 ];

@@ -6,7 +6,7 @@ import { input, runAsyncSuite, type AsyncSuite, type Row } from '../../bench/har
 
 // Read by the suite module when it loads.
 process.env.KEYWARD_BENCH_HSM_BATCH = '4';
-const { env, hsmOps, hsmSuites, PATHS, HSM_PATHS } = await import('../../bench/suites/hsm.js');
+const { env, hsmOps, hsmSuites, PATHS, HSM_PATHS, SESSION_COUNTS } = await import('../../bench/suites/hsm.js');
 
 const opts = { time: 20, warmupTime: 5 };
 
@@ -48,6 +48,12 @@ describe('bench/suites/hsm', () => {
       ...HSM_PATHS.map((p) => `1024 ${p} (aes-256-gcm-encrypt)`),
       ...HSM_PATHS.map((p) => `32 ${p} (ecdsa-p256-sign)`),
     ]);
+    // One pool per session count, at least 1 and 2, for each operation; ratios are to one session.
+    expect(SESSION_COUNTS.slice(0, 2)).toEqual([1, 2]);
+    const scaling = rows.filter((r) => r.suite === 'hsm-sessions');
+    expect(scaling.map((r) => `${r.size} ${r.impl}`)).toEqual(['aes-256-gcm-encrypt', 'ecdsa-p256-sign', 'rsa2048-sign'].flatMap((op) =>
+      SESSION_COUNTS.map((n) => `${op.startsWith('aes') ? 1024 : 32} ${n} session${n === 1 ? '' : 's'} (${op})`)));
+    expect(scaling.filter((r) => r.impl.startsWith('1 session ')).map((r) => r.ratio)).toEqual([1, 1, 1]);
     for (const suite of ['hsm-kms-generate-data-key', 'hsm-kms-decrypt']) {
       expect(rows.filter((r) => r.suite === suite).map((r) => r.impl)).toEqual(['keyward-hsm-cmk', 'keyward-wasm']);
     }
