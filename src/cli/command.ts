@@ -7,6 +7,7 @@ import { NotFoundException } from '../kms/errors.js';
 import { Keyward } from '../kms/keyward.js';
 import type { GlobalOptions, OptionSpec, Parsed } from './args.js';
 import { checkPostgresUrl, explainPostgresError } from './postgres.js';
+import { connectTimeoutOf } from '../store/postgres-url.js';
 
 /** The engine's database file in a store directory (src/kms/keyward.ts). */
 export const STORE_FILE = 'keyward.db';
@@ -54,22 +55,20 @@ export function requireStore(g: GlobalOptions): string {
   return dir;
 }
 
-/** How long a one-shot command waits for the PostgreSQL server to accept a connection. */
-export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
-
 /**
  * Keyward.open on `dir` with the store of the global options, a failure to reach its PostgreSQL database
- * named as such (PostgresConnectionError). `connectTimeoutMs` bounds each connection attempt; without it a
- * connection waits as long as the system lets it (keyward serve, whose pool must not give up under load).
+ * named as such (PostgresConnectionError). The first connection waits at most the URL's connect_timeout
+ * (default 10 s); with `boundEveryConnection` (one-shot commands) every one does, while keyward serve's
+ * pool waits for connections as long as the system lets it, since under load it must not give up.
  */
 export async function openKeyward(
-  g: GlobalOptions, dir: string, opts: { create: boolean; maintenanceIntervalMs?: number; connectTimeoutMs?: number },
+  g: GlobalOptions, dir: string, opts: { create: boolean; maintenanceIntervalMs?: number; boundEveryConnection?: boolean },
 ): Promise<Keyward> {
-  const { connectTimeoutMs, ...rest } = opts;
+  const { boundEveryConnection, ...rest } = opts;
   const so = storeOptions(g);
   const postgres = so.store?.postgres;
-  const store = postgres !== undefined && connectTimeoutMs !== undefined
-    ? { store: { postgres: { connectionString: postgres, connectionTimeoutMillis: connectTimeoutMs } } } : {};
+  const store = postgres !== undefined && boundEveryConnection
+    ? { store: { postgres: { connectionString: postgres, connectionTimeoutMillis: connectTimeoutOf(postgres) } } } : {};
   try {
     return await Keyward.open({ dir, ...rest, ...so, ...store });
   } catch (e) {
@@ -80,7 +79,7 @@ export async function openKeyward(
 /** Opens the existing store of --dir (and --postgres); a directory without one is NotFoundException (init creates it). */
 export async function openStore(g: GlobalOptions): Promise<Keyward> {
   const dir = requireStore(g);
-  return openKeyward(g, dir, { create: false, maintenanceIntervalMs: 0, connectTimeoutMs: POSTGRES_CONNECT_TIMEOUT_MS });
+  return openKeyward(g, dir, { create: false, maintenanceIntervalMs: 0, boundEveryConnection: true });
 }
 
 /** The checked --postgres URL (or $KEYWARD_POSTGRES_URL), undefined for a store in DIR. */

@@ -8,7 +8,8 @@ import type { Keyward } from '../kms/keyward.js';
 import { KEY_SPECS, SPEC_USAGES } from '../kms/model.js';
 import type { KeyMetadata, KeyUsage } from '../kms/types.js';
 import { choice, intOption, str } from './args.js';
-import { openKeyward, POSTGRES_CONNECT_TIMEOUT_MS, STORE_FILE, say, sayJson, storeOptions, table, withStore, type Command } from './command.js';
+import { connectTimeoutOf } from '../store/postgres-url.js';
+import { openKeyward, STORE_FILE, say, sayJson, storeOptions, table, withStore, type Command } from './command.js';
 import { explainPostgresError, POSTGRES_URL_ENV, redactPostgresUrl } from './postgres.js';
 
 const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC'];
@@ -17,7 +18,7 @@ const KEY_USAGES: readonly KeyUsage[] = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENE
 async function postgresHoldsStore(url: string): Promise<boolean> {
   // Loaded only for PostgreSQL, as Keyward.open does: a SQLite init never loads pg.
   const { openPostgresStore } = await import('../store/postgres.js');
-  const store = await openPostgresStore({ connectionString: url, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }).catch((e: unknown) => {
+  const store = await openPostgresStore({ connectionString: url, connectionTimeoutMillis: connectTimeoutOf(url) }).catch((e: unknown) => {
     throw explainPostgresError(e, url);
   });
   try {
@@ -45,7 +46,7 @@ const init: Command = {
     }
     const existed = existsSync(dir);
     const fromEnv = process.env[UNSEAL_KEY_ENV] !== undefined;
-    const kw = await openKeyward(g, dir, { create: true, maintenanceIntervalMs: 0, connectTimeoutMs: POSTGRES_CONNECT_TIMEOUT_MS });
+    const kw = await openKeyward(g, dir, { create: true, maintenanceIntervalMs: 0, boundEveryConnection: true });
     // Only a directory made here is set to exactly 0700, never one the user already had.
     if (!existed) chmodSync(dir, 0o700);
     const region = kw.region;

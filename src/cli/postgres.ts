@@ -1,6 +1,8 @@
 // The global --postgres URL (or $KEYWARD_POSTGRES_URL): a store whose keys live in a PostgreSQL database
 // instead of DIR/keyward.db. Here: the URL checked before anything connects, printed without its password,
 // and a failure to reach the database named as such rather than as a bare ECONNREFUSED.
+import { connectTimeoutOf } from '../store/postgres-url.js';
+import { StoreConnectTimeoutError } from '../store/types.js';
 import { UsageError } from './args.js';
 
 export const POSTGRES_URL_ENV = 'KEYWARD_POSTGRES_URL';
@@ -23,6 +25,11 @@ export function checkPostgresUrl(url: string): string {
   }
   if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') {
     throw new UsageError(`--postgres (or $KEYWARD_POSTGRES_URL) must be a postgresql:// or postgres:// URL, not ${u.protocol}//`);
+  }
+  try {
+    connectTimeoutOf(url);
+  } catch (e) {
+    throw new UsageError(`--postgres (or $KEYWARD_POSTGRES_URL): ${(e as Error).message}`);
   }
   return url;
 }
@@ -52,6 +59,6 @@ export function explainPostgresError(err: unknown, url: string): unknown {
   const refused = typeof e.severity === 'string' && typeof e.code === 'string' && (e.code.startsWith('28') || e.code === '3D000');
   // pg's own words when a connection times out or the server hangs up during the handshake.
   const dropped = /^(Connection terminated|timeout exceeded when trying to connect)/.test(e.message);
-  if (!network && !refused && !dropped) return err;
+  if (!network && !refused && !dropped && !(err instanceof StoreConnectTimeoutError)) return err;
   return new PostgresConnectionError(`cannot use the PostgreSQL database ${redactPostgresUrl(url)}: ${e.message}`, e.message);
 }

@@ -43,7 +43,7 @@ unseal key; \`keyward --postgres URL credentials create\`, \`create-key\` and th
 that store. Each node keeps its own DIR with the same unseal key (unseal.key or KEYWARD_UNSEAL_KEY) and
 the same credentials: copy unseal.key and credentials.json from the first node's DIR into the others'.
 A serve started on an empty database initializes it as init does, under its DIR's unseal key (created
-there if missing).
+there if missing). Its first connection gives up after the URL's connect_timeout (seconds; default 10).
 
 options (flag / environment variable / config file key):
   --config FILE            KEYWARD_SERVE_CONFIG           a JSON object of the keys below

@@ -5,7 +5,7 @@
 // Text columns are COLLATE "C": listings page by `key > marker ORDER BY key`, which needs byte order, the
 // order SQLite uses, whatever the database's default collation.
 
-import type { PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 import { schemaTooNew, type Migration } from './migrations.js';
 
 export const PG_MIGRATIONS: readonly Migration[] = [
@@ -139,7 +139,7 @@ export const WRITE_LOCK = 0x6b77_0002;
  * step, and returns that version.
  * @throws StoreSchemaError when the database's version is newer than the last step
  */
-export async function migratePostgres(client: PoolClient, steps: readonly Migration[] = PG_MIGRATIONS): Promise<number> {
+export async function migratePostgres(client: ClientBase, steps: readonly Migration[] = PG_MIGRATIONS): Promise<number> {
   steps.forEach((m, i) => {
     if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`);
   });

@@ -16,8 +16,10 @@ import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
 import { GroupCommit, type CommitUnit, type GroupCommitStats, type UnitOutcome } from './group-commit.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, WRITE_LOCK } from './postgres-migrations.js';
+import { connectTimeoutOf, DEFAULT_CONNECT_TIMEOUT_MS } from './postgres-url.js';
 import {
   StoreConflictError,
+  StoreConnectTimeoutError,
   StoreReferenceError,
   StoreStateError,
   type AliasRecord,
@@ -41,6 +43,13 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** The most commit units one transaction takes. Default 1000. */
   maxBatchUnits?: number;
+  /**
+   * How long opening waits for the server to answer its first connection, in ms; 0 waits as long as the
+   * system lets it. Default: the config's connectionTimeoutMillis, else the URL's `connect_timeout`
+   * (seconds, as libpq reads it), else 10,000. Only the first connection: the pool's own wait as its
+   * config says, since under load a request queued for a connection must not give up.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** SQLSTATE of a server error (23505 unique_violation, 23503 foreign_key_violation). */
@@ -449,32 +458,36 @@ export async function openPostgresStore(conn: string | PoolConfig, opts: Postgre
   const maxBatchUnits = opts.maxBatchUnits ?? 1000;
   if (typeof conn !== 'string' && (typeof conn !== 'object' || conn === null)) throw new TypeError('openPostgresStore needs a connection URL or a pg PoolConfig');
   if (typeof conn === 'string' && conn === '') throw new TypeError('openPostgresStore needs a connection URL or a pg PoolConfig');
+  const base: PoolConfig = typeof conn === 'string' ? { connectionString: conn } : { ...conn };
+  const connectTimeoutMs = opts.connectTimeoutMs ?? base.connectionTimeoutMillis
+    ?? (base.connectionString !== undefined ? connectTimeoutOf(base.connectionString) : DEFAULT_CONNECT_TIMEOUT_MS);
   if (typeof schema !== 'string' || !SCHEMA_RE.test(schema)) throw new RangeError(`schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`);
   if (!Number.isSafeInteger(maxBatchUnits) || maxBatchUnits < 1) throw new RangeError(`maxBatchUnits must be a positive integer, got ${maxBatchUnits}`);
+  if (!Number.isSafeInteger(connectTimeoutMs) || connectTimeoutMs < 0) throw new RangeError(`connectTimeoutMs must be a non-negative integer of ms, got ${connectTimeoutMs}`);
 
-  const base: PoolConfig = typeof conn === 'string' ? { connectionString: conn } : { ...conn };
   const config = { ...base, options: `${base.options ?? ''} -c synchronous_commit=on -c search_path=${schema}`.trim() };
-  const pool = new pg.Pool(config);
-  const lockPool = new pg.Pool(config);
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => undefined);
-  lockPool.on('error', () => undefined);
+  // The schema is made and migrated on a connection of its own, bounded by connectTimeoutMs: a server
+  // that is down or silent fails the open in bounded time (and a stop signal during start-up with it).
+  const first = new pg.Client({ ...config, connectionTimeoutMillis: connectTimeoutMs });
+  first.on('error', () => undefined);
   try {
-    const client = await pool.connect();
-    try {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch(async (err: unknown) => {
-        // Two nodes creating the schema at once: one wins, the other sees it exist.
-        if (sqlState(err) !== '23505' && sqlState(err) !== '42P06') throw err;
-      });
-      const version = await migratePostgres(client);
-      if (version !== PG_LATEST_SCHEMA_VERSION) throw new Error(`migrated to schema ${version}, expected ${PG_LATEST_SCHEMA_VERSION}`);
-      return new PostgresStore(pool, lockPool, version, maxBatchUnits);
-    } finally {
-      client.release();
-    }
-  } catch (err) {
-    await pool.end().catch(() => undefined);
-    await lockPool.end().catch(() => undefined);
-    throw err;
+    await first.connect().catch((err: unknown) => {
+      // pg's words for its own connectionTimeoutMillis firing.
+      throw err instanceof Error && err.message === 'timeout expired' ? new StoreConnectTimeoutError(connectTimeoutMs) : err;
+    });
+    await first.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch(async (err: unknown) => {
+      // Two nodes creating the schema at once: one wins, the other sees it exist.
+      if (sqlState(err) !== '23505' && sqlState(err) !== '42P06') throw err;
+    });
+    const version = await migratePostgres(first);
+    if (version !== PG_LATEST_SCHEMA_VERSION) throw new Error(`migrated to schema ${version}, expected ${PG_LATEST_SCHEMA_VERSION}`);
+    const pool = new pg.Pool(config);
+    const lockPool = new pg.Pool(config);
+    // An idle client's error (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    lockPool.on('error', () => undefined);
+    return new PostgresStore(pool, lockPool, version, maxBatchUnits);
+  } finally {
+    await first.end().catch(() => undefined);
   }
 }

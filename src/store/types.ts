@@ -126,6 +126,14 @@ export class StoreConflictError extends Error {
   override name = 'StoreConflictError';
 }
 
+/** The database server accepted no connection, or gave no answer, within the connect timeout. */
+export class StoreConnectTimeoutError extends Error {
+  override name = 'StoreConnectTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`the server did not answer within the connect timeout of ${timeoutMs} ms`);
+  }
+}
+
 /** A mutation named a key that does not exist (an alias, grant, tag, … for no key); the unit was rolled back. */
 export class StoreReferenceError extends Error {
   override name = 'StoreReferenceError';

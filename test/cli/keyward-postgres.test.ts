@@ -3,6 +3,7 @@
 // those credentials for SDK-signed requests, and a second node's DIR (a copy of the unseal key) seeing the
 // keys the server made. With no SQLite store anywhere. Bad and unreachable URLs fail with clear messages.
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -106,7 +107,7 @@ describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => 
     expect((await a.exited).code, a.stderr()).toBe(0);
   }, 120_000);
 
-  it('refuses an uninitialized database, a missing DIR, a malformed URL and an unreachable or wrong database with clear messages', () => {
+  it('refuses an uninitialized database, a missing DIR, a malformed URL and an unreachable, silent or wrong database with clear messages', async () => {
     const root = tmp();
     const dir = join(root, 'store');
     const url = pg.database('cli_empty');
@@ -128,6 +129,10 @@ describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => 
       expect(r.err).toMatch(/^keyward init: --postgres \(or \$KEYWARD_POSTGRES_URL\) (is not a URL|must be a postgresql:\/\/ or postgres:\/\/ URL, not mysql:\/\/)/);
     }
 
+    const badTimeout = keyward(['--dir', dir, '--postgres', 'postgresql://alice@127.0.0.1/db?connect_timeout=soon', 'init']);
+    expect(badTimeout.status, badTimeout.err).toBe(64);
+    expect(badTimeout.err).toContain('keyward init: --postgres (or $KEYWARD_POSTGRES_URL): connect_timeout in the PostgreSQL URL must be a whole number of seconds, got "soon"');
+
     // Port 1 on loopback: nothing listens there. The password never appears in the message.
     const down = 'postgresql://alice:s3cret-pw@127.0.0.1:1/keyward';
     for (const args of [['init'], ['create-key'], ['serve', '--port', '0', '--quiet']]) {
@@ -135,6 +140,23 @@ describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => 
       expect(r.status, r.err).toBe(1);
       expect(r.err).toContain(`keyward ${args[0]}: PostgresConnectionError: cannot use the PostgreSQL database postgresql://alice:***@127.0.0.1:1/keyward: connect ECONNREFUSED 127.0.0.1:1`);
       expect(r.err).not.toContain('s3cret-pw');
+    }
+
+    // A server that accepts the connection and never answers: every command, serve too, gives up after
+    // the URL's connect_timeout (default 10 s) instead of hanging until the OS's connect timeout.
+    const silent = createServer((sock) => sock.resume());
+    try {
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const hung = `postgresql://alice:s3cret-pw@127.0.0.1:${(silent.address() as { port: number }).port}/keyward?connect_timeout=1`;
+      for (const args of [['init'], ['serve', '--port', '0', '--quiet']]) {
+        const t0 = performance.now();
+        const r = keyward(['--dir', dir, '--postgres', hung, ...args]);
+        expect(r.status, r.err).toBe(1);
+        expect(performance.now() - t0).toBeLessThan(8000);
+        expect(r.err).toContain(`keyward ${args[0]}: PostgresConnectionError: cannot use the PostgreSQL database ${hung.replace('s3cret-pw', '***')}: the server did not answer within the connect timeout of 1000 ms`);
+      }
+    } finally {
+      silent.close();
     }
 
     // The server is up but the database does not exist (SQLSTATE 3D000).

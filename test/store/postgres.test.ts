@@ -1,9 +1,10 @@
+import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StoreSchemaError } from '../../src/store/migrations.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { PG_LATEST_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
-import { StoreConflictError, type Mutation } from '../../src/store/types.js';
+import { StoreConflictError, StoreConnectTimeoutError, type Mutation } from '../../src/store/types.js';
 import { startPostgres, type TestPostgres } from './_postgres.js';
 import { allAudit, audit, key, mac, R, storeConformance, verify } from './store-conformance.js';
 
@@ -157,5 +158,35 @@ describe('PostgresStore: schema', () => {
     await expect(openPostgresStore('')).rejects.toThrow(TypeError);
     await expect(openPostgresStore(server.url, { schema: 'Bad; DROP' })).rejects.toThrow(/schema must be a lower-case SQL identifier/);
     await expect(openPostgresStore('postgresql://nobody@127.0.0.1:1/none')).rejects.toThrow(/ECONNREFUSED/);
+    await expect(openPostgresStore(server.url, { connectTimeoutMs: -1 })).rejects.toThrow('connectTimeoutMs must be a non-negative integer of ms, got -1');
+    await expect(openPostgresStore(`${server.url}?connect_timeout=soon`)).rejects.toThrow('connect_timeout in the PostgreSQL URL must be a whole number of seconds, got "soon"');
+  });
+
+  it('gives up on a server that accepts the connection and never answers, within the connect timeout, and closes its socket', async () => {
+    // What a hung server or a black-holing proxy looks like: the TCP connection opens, no reply comes.
+    const sockets = new Set<Socket>();
+    let accepted = 0;
+    const silent = createServer((s) => {
+      accepted++;
+      sockets.add(s);
+      s.resume(); // reads (and drops) the startup message, so the client's FIN is seen
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `postgresql://nobody@127.0.0.1:${(silent.address() as { port: number }).port}/none`;
+    try {
+      for (const [i, [conn, opts, ms]] of ([[url, { connectTimeoutMs: 300 }, 300], [`${url}?connect_timeout=1`, {}, 1000], [{ connectionString: url, connectionTimeoutMillis: 400 }, {}, 400]] as const).entries()) {
+        const t0 = performance.now();
+        await expect(openPostgresStore(conn, opts)).rejects.toThrow(new StoreConnectTimeoutError(ms));
+        const took = performance.now() - t0;
+        expect(took).toBeGreaterThanOrEqual(ms - 20);
+        expect(took).toBeLessThan(ms + 2000);
+        expect(accepted).toBe(i + 1);
+        await vi.waitFor(() => expect(sockets.size).toBe(0), { timeout: 2000, interval: 20 });
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 });
