@@ -10,7 +10,8 @@
 //     material is generated inside a member (C_GenerateRandom, or the key pair generated in the token
 //     and exported once as PKCS#8), imported as a non-extractable token object under the same label
 //     on every member in service, and zeroed; it is in this process's memory only for the ceremony.
-//     Each member then finds the key by its label. A member out of service during a ceremony lacks that
+//     With one member in service there is no one to share it with: the key is generated inside that
+//     token (C_GenerateKey/C_GenerateKeyPair) and never leaves it. Each member then finds the key by its label. A member out of service during a ceremony lacks that
 //     key: operations with it go to the members that have it (re-running a ceremony for it is not done).
 //   Session keys (domain keys, unwrapped CMK backing keys, derived keys): made on one member, and each
 //     remembers how to make it again anywhere: an unwrapped key is unwrapped from the same token under
@@ -18,7 +19,7 @@
 //     a generated or imported key is wrapped at birth under the cluster transport key (CTK) and that
 //     wrapped token is unwrapped on the member that needs it. So a member gets a key the first time an
 //     operation with it lands there, including after it reconnects (its session objects are gone).
-//   The CTK: an AES-256 token key labelled 'keyward-cluster-transport', made by the import ceremony
+//   The CTK: an AES-256 token key labelled 'keyward-cluster-transport', made as token keys are made
 //     when the cluster is first opened with no member holding it. A member joins an existing cluster
 //     only by the same ceremony (the CTK is non-extractable), which is not automated: open refuses
 //     members without it while others have it.
@@ -136,7 +137,9 @@ export class HsmCluster implements Provider {
     const cluster = new HsmCluster(members, options);
     try {
       const holders = up.filter((m) => hasLabel(m.provider!, CLUSTER_TRANSPORT_LABEL));
-      if (holders.length === 0) {
+      if (holders.length === 0 && up.length === 1) {
+        await generateToken(up[0]!.provider!, 'AES_256', CLUSTER_TRANSPORT_LABEL);
+      } else if (holders.length === 0) {
         const material = await up[0]!.provider!.random(32);
         try {
           for (const m of up) await importToken(m.provider!, 'AES_256', material, CLUSTER_TRANSPORT_LABEL);
@@ -354,7 +357,8 @@ export class HsmCluster implements Provider {
 
   /**
    * A session key (as Provider.generateKey), or with options.token a labelled non-extractable token key
-   * made on every member in service by the import ceremony (see the header). A cluster's token keys are
+   * made on every member in service by the import ceremony, or inside the token when one member is in
+   * service (see the header). A cluster's token keys are
    * always non-extractable: extractable: true is refused.
    */
   async generateKey(spec: ProviderKeySpec, options?: Pkcs11KeyOptions): Promise<KeyHandle> {
@@ -364,8 +368,34 @@ export class HsmCluster implements Provider {
     if (options.extractable === true) throw new TypeError('a cluster token key is non-extractable (extractable: true is refused)');
     const label = options.label;
     if (typeof label !== 'string' || label.length === 0) throw new TypeError('a token key needs options.label, to be found again');
-    const up = this.#members.filter((m) => m.healthy && !m.fault);
-    for (const m of up) if (hasLabel(m.provider!, label)) throw new KeyLabelError(label, 'exists');
+    // The members in service that answer, none holding the label; one that fails to answer is taken out.
+    const up: Member[] = [];
+    const failures: { member: string; error: unknown }[] = [];
+    for (const m of this.#members) {
+      if (!m.healthy || m.fault) continue;
+      const gen = m.gen;
+      try {
+        if (hasLabel(m.provider!, label)) throw new KeyLabelError(label, 'exists');
+        up.push(m);
+      } catch (e) {
+        if (e instanceof KeyLabelError || !this.#isMemberFailure(e, m, gen)) throw e;
+        this.#takeOut(m, gen, e);
+        failures.push({ member: m.name, error: e });
+      }
+    }
+    if (up.length === 0) throw new ClusterUnavailableError('generateKey', failures);
+    if (up.length === 1) {
+      const m = up[0]!;
+      const gen = m.gen;
+      try {
+        await generateToken(m.provider!, s, label);
+      } catch (e) {
+        if (!this.#isMemberFailure(e, m, gen)) throw e;
+        this.#takeOut(m, gen, e);
+        throw new ClusterUnavailableError('generateKey', [...failures, { member: m.name, error: e }]);
+      }
+      return this.openKey(label);
+    }
     const material = isSecretSpec(s) ? await this.random(SECRET_BYTES[s]) : (await this.generateKeyPairBytes(s as AsymmetricKeySpec)).privateKey;
     try {
       let made = 0;
@@ -530,6 +560,14 @@ function hasLabel(p: Pkcs11Provider, label: string): boolean {
     if (e instanceof KeyLabelError && e.reason === 'not-found') return false;
     throw e;
   }
+}
+
+/**
+ * A non-extractable token key generated inside the token, labelled: how the cluster makes a token key
+ * when one member is in service, since no other member needs the material.
+ */
+async function generateToken(p: Pkcs11Provider, spec: ProviderKeySpec, label: string): Promise<void> {
+  await p.destroyKey(await p.generateKey(spec, { token: true, label, extractable: false }));
 }
 
 /** One member's part of the import ceremony: a non-extractable token key of material, labelled. */

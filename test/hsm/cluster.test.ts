@@ -16,7 +16,7 @@ import { Keyward } from '../../src/kms/keyward.js';
 import { providerConformance } from '../crypto/provider-conformance.js';
 import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
 
-const T = softhsmTokens('c1-a', 'c1-b', 'c1-c', 'c2-a', 'c2-b', 'c2-c', 'c3-a', 'c3-b', 'c3-c', 'c4-a', 'c4-b', 'lone');
+const T = softhsmTokens('c1-a', 'c1-b', 'c1-c', 'c2-a', 'c2-b', 'c2-c', 'c3-a', 'c3-b', 'c3-c', 'c4-a', 'c4-b', 'lone', 'solo');
 const cluster = (prefix: string, extra: Partial<HsmClusterConfig> = {}): HsmClusterConfig => ({
   members: ['a', 'b', 'c'].filter((s) => `${prefix}-${s}` in T).map((s) => (T as unknown as Record<string, HsmClusterConfig['members'][number]>)[`${prefix}-${s}`]!),
   ...extra,
@@ -45,6 +45,8 @@ providerConformance('HsmCluster of three SoftHSM2 tokens', () => {
 interface Attrs {
   extractable: boolean;
   sensitive: boolean;
+  /** CKA_LOCAL: generated inside the token (C_GenerateKey/KeyPair), not imported. */
+  local: boolean;
 }
 
 /** The attributes of the secret or private token keys labelled label on each token. */
@@ -56,7 +58,7 @@ function onTokens(tokens: string[], label: string): (Attrs | undefined)[] {
       try {
         s.login(USER_PIN);
         const o = [...s.findObjects({ label, token: true, class: P.CKO_SECRET_KEY }), ...s.findObjects({ label, token: true, class: P.CKO_PRIVATE_KEY })];
-        return o.length === 1 ? s.getAttributes(o[0]!, ['extractable', 'sensitive']) : undefined;
+        return o.length === 1 ? s.getAttributes(o[0]!, ['extractable', 'sensitive', 'local']) : undefined;
       } finally {
         s.close();
       }
@@ -83,10 +85,10 @@ describe('keys on every member', () => {
     const c = await HsmCluster.open(cluster('c2', { healthCheckMs: 0 }));
     try {
       const tokens = ['c2-a', 'c2-b', 'c2-c'];
-      for (const a of onTokens(tokens, CLUSTER_TRANSPORT_LABEL)) expect(a).toEqual({ extractable: false, sensitive: true });
+      for (const a of onTokens(tokens, CLUSTER_TRANSPORT_LABEL)) expect(a).toEqual({ extractable: false, sensitive: true, local: false });
       const aes = await c.generateKey('AES_256', { token: true, label: 'shared-aes' });
       const ec = await c.generateKey('ECC_NIST_P256', { token: true, label: 'shared-ec' });
-      for (const label of ['shared-aes', 'shared-ec']) for (const a of onTokens(tokens, label)) expect(a).toEqual({ extractable: false, sensitive: true });
+      for (const label of ['shared-aes', 'shared-ec']) for (const a of onTokens(tokens, label)) expect(a).toEqual({ extractable: false, sensitive: true, local: false });
       await expect(c.generateKey('AES_256', { token: true, label: 'shared-aes' })).rejects.toMatchObject({ name: 'KeyLabelError', reason: 'exists' });
       await expect(c.generateKey('AES_256', { token: true, label: 'x', extractable: true })).rejects.toThrow(TypeError);
 
@@ -121,6 +123,48 @@ describe('keys on every member', () => {
     }
   });
 
+  it('with one member in service, the CTK and token keys are generated inside that token, never in Keyward\'s memory', async () => {
+    const generated = { extractable: false, sensitive: true, local: true };
+    const solo = await HsmCluster.open({ members: [T.solo], healthCheckMs: 0 });
+    try {
+      expect(onTokens(['solo'], CLUSTER_TRANSPORT_LABEL)).toEqual([generated]);
+      const aes = await solo.generateKey('AES_256', { token: true, label: 'solo-aes' });
+      const ec = await solo.generateKey('ECC_NIST_P256', { token: true, label: 'solo-ec' });
+      for (const label of ['solo-aes', 'solo-ec']) expect(onTokens(['solo'], label)).toEqual([generated]);
+      await expect(solo.generateKey('AES_256', { token: true, label: 'solo-aes' })).rejects.toMatchObject({ name: 'KeyLabelError', reason: 'exists' });
+      const iv = randomBytes(12);
+      const ct = await solo.encrypt(aes, iv, Buffer.from('alone'), new Uint8Array(0));
+      expect(Buffer.from(await solo.decrypt(aes, iv, ct, new Uint8Array(0))).toString()).toBe('alone');
+      expect(await solo.verify(ec, 'ECDSA_SHA_256', Buffer.from('m'), 'RAW', await solo.sign(ec, 'ECDSA_SHA_256', Buffer.from('m'), 'RAW'))).toBe(true);
+      // The member's sessions gone as a key is made: it is taken out, the caller gets the cluster's error
+      // naming the member's, and after the health check the key is made.
+      killSessions('solo');
+      const err = await solo.generateKey('AES_256', { token: true, label: 'solo-later' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClusterUnavailableError);
+      expect((err as ClusterUnavailableError).failures.map((f) => (f.error as Pkcs11Error).ckr)).toEqual(['CKR_SESSION_HANDLE_INVALID']);
+      expect(solo.status()[0]).toMatchObject({ healthy: false, outages: 1 });
+      await solo.checkHealth();
+      await solo.generateKey('AES_256', { token: true, label: 'solo-later' });
+      expect(onTokens(['solo'], 'solo-later')).toEqual([generated]);
+    } finally {
+      solo.close();
+    }
+    // A larger cluster with all but one member out of service does the same: the others lack the key either way.
+    const c = await HsmCluster.open(cluster('c2', { healthCheckMs: 0 }));
+    try {
+      c.setFault(1);
+      c.setFault(2);
+      await c.generateKey('AES_256', { token: true, label: 'made-on-a-alone' });
+      expect(onTokens(['c2-a', 'c2-b', 'c2-c'], 'made-on-a-alone')).toEqual([generated, undefined, undefined]);
+      c.setFault(1, null);
+      c.setFault(2, null);
+      await c.checkHealth();
+      await c.deleteTokenKey(await c.openKey('made-on-a-alone'));
+    } finally {
+      c.close();
+    }
+  });
+
   it('a member out of service at a token key\'s ceremony lacks that key: it is passed over for it, not taken out', async () => {
     const c = await HsmCluster.open(cluster('c2', { healthCheckMs: 0 }));
     try {
@@ -128,7 +172,7 @@ describe('keys on every member', () => {
       const late = await c.generateKey('AES_256', { token: true, label: 'made-without-c' });
       c.setFault(2, null);
       await c.checkHealth();
-      expect(onTokens(['c2-a', 'c2-b', 'c2-c'], 'made-without-c')).toEqual([{ extractable: false, sensitive: true }, { extractable: false, sensitive: true }, undefined]);
+      expect(onTokens(['c2-a', 'c2-b', 'c2-c'], 'made-without-c')).toEqual([{ extractable: false, sensitive: true, local: false }, { extractable: false, sensitive: true, local: false }, undefined]);
       const outages = c.status()[2]!.outages;
       const served = c.status()[2]!.served;
       const iv = randomBytes(12);
@@ -287,7 +331,7 @@ describe('a Keyward on a cluster and cluster config files', () => {
     try {
       keyId = (await kw.createKey({ Origin: 'AWS_CLOUDHSM' })).KeyMetadata.KeyId;
       for (const label of ['keyward-rk-us-east-1', `keyward-cmk/us-east-1/${keyId}/1`]) {
-        for (const a of onTokens(['c4-a', 'c4-b'], label)) expect(a).toEqual({ extractable: false, sensitive: true });
+        for (const a of onTokens(['c4-a', 'c4-b'], label)) expect(a).toEqual({ extractable: false, sensitive: true, local: false });
       }
       blob = (await kw.encrypt({ KeyId: keyId, Plaintext: Buffer.from('clustered') })).CiphertextBlob;
     } finally {
