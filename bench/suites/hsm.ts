@@ -303,79 +303,10 @@ export const hsmOps: Op[] = [32, 1024, 65536].map(aesOp).concat(ecSign, rsaSign)
 
 const LOOP_OPS: Op[] = [aesOp(1024), ecSign];
 
-/** Keeps the HSM busy through path for ms milliseconds; returns the operations completed. */
-async function saturate(e: Env, op: Op, path: Path, ms: Uint8Array[], durationMs: number): Promise<number> {
-  const end = performance.now() + durationMs;
-  let done = 0;
-  if (path === 'pkcs11js') {
-    for (let i = 0; performance.now() < end; i++) {
-      op.pkcs11js(e, ms[i % ms.length]!);
-      done++;
-      await yieldToLoop();
-    }
-  } else if (path === 'native-batch') {
-    // Two calls in flight, as in the op suites: one running, the next queued.
-    const lane = async () => {
-      while (performance.now() < end) {
-        // Not `done += await …`: that reads done before the await, and the other lane's count would be lost.
-        const n = (await op.batch(e, ms)).length;
-        done += n;
-      }
-    };
-    await Promise.all([lane(), lane()]);
-  } else {
-    // BATCH calls in flight: each one that settles starts the next until the window closes.
-    const lane = async (m: Uint8Array) => {
-      while (performance.now() < end) {
-        await op.single(e, m);
-        done++;
-      }
-    };
-    await Promise.all(ms.map(lane));
-  }
-  return done;
-}
-
-const eventLoopSuite: MeasuredSuite = {
-  name: 'hsm-event-loop',
-  baseline: 'pkcs11js',
-  async measure(opts) {
-    const e = await env();
-    const rows: Row[] = [];
-    for (const op of LOOP_OPS) {
-      const ms = messages(op.size);
-      const sized: Row[] = [];
-      for (const path of HSM_PATHS) {
-        await saturate(e, op, path, ms, opts.warmupTime);
-        const h = monitorEventLoopDelay({ resolution: 1 });
-        h.enable();
-        const t0 = performance.now();
-        const done = await saturate(e, op, path, ms, opts.time);
-        const seconds = (performance.now() - t0) / 1000;
-        h.disable();
-        const opsPerSec = done / seconds;
-        sized.push({
-          suite: `hsm-event-loop`, size: op.size, impl: `${path} (${op.suite.slice(4)})`, opsPerSec, mbPerSec: (opsPerSec * op.size) / 1e6,
-          p50us: h.percentile(50) / 1000, p99us: h.percentile(99) / 1000, samples: h.count, ratio: 0,
-        });
-      }
-      const base = sized[0]!;
-      for (const r of sized) {
-        r.ratio = r.opsPerSec / base.opsPerSec;
-        rows.push(r);
-        opts.onRow?.(r);
-      }
-    }
-    return rows;
-  },
-};
-
-// ---- The native batch on pools of 1 to max(2, SESSIONS) sessions ----
-
-const SCALING_OPS: Op[] = [aesOp(1024), ecSign, rsaSign];
-export const SESSION_COUNTS = Array.from({ length: Math.max(2, SESSIONS) }, (_, i) => i + 1);
-
-/** Keeps two batch calls in flight on pool (one running, one queued) for durationMs; each call's latency in µs. */
+/**
+ * Keeps two batch calls in flight on pool for durationMs, as the op suites do (one running, the next
+ * queued); each call's latency in µs.
+ */
 async function pipeBatches(e: Env, op: Op, pool: NativeSessionPool, ms: Uint8Array[], durationMs: number): Promise<number[]> {
   const end = performance.now() + durationMs;
   const latencies: number[] = [];
@@ -390,47 +321,99 @@ async function pipeBatches(e: Env, op: Op, pool: NativeSessionPool, ms: Uint8Arr
   return latencies;
 }
 
+/** Keeps the HSM busy through path for ms milliseconds; returns the operations completed. */
+async function saturate(e: Env, op: Op, path: Path, ms: Uint8Array[], durationMs: number): Promise<number> {
+  const end = performance.now() + durationMs;
+  let done = 0;
+  if (path === 'pkcs11js') {
+    for (let i = 0; performance.now() < end; i++) {
+      op.pkcs11js(e, ms[i % ms.length]!);
+      done++;
+      await yieldToLoop();
+    }
+  } else if (path === 'native-batch') {
+    done = (await pipeBatches(e, op, e.pool, ms, durationMs)).length * ms.length;
+  } else {
+    // BATCH calls in flight: each one that settles starts the next until the window closes.
+    const lane = async (m: Uint8Array) => {
+      while (performance.now() < end) {
+        await op.single(e, m);
+        done++;
+      }
+    };
+    await Promise.all(ms.map(lane));
+  }
+  return done;
+}
+
+/**
+ * A suite measuring each op under each of columns, one row per pair; each op's rows have their ratio to
+ * its first column's.
+ */
+function perOpSuite<C>(name: string, baseline: string, ops: Op[], columns: readonly C[], measureOne: (e: Env, op: Op, ms: Uint8Array[], column: C, opts: RunOptions) => Promise<Row>): MeasuredSuite {
+  return {
+    name,
+    baseline,
+    async measure(opts) {
+      const e = await env();
+      const rows: Row[] = [];
+      for (const op of ops) {
+        const ms = messages(op.size);
+        const sized: Row[] = [];
+        for (const column of columns) sized.push(await measureOne(e, op, ms, column, opts));
+        for (const r of sized) {
+          r.ratio = r.opsPerSec / sized[0]!.opsPerSec;
+          opts.onRow?.(r);
+        }
+        rows.push(...sized);
+      }
+      return rows;
+    },
+  };
+}
+
+const eventLoopSuite = perOpSuite('hsm-event-loop', 'pkcs11js', LOOP_OPS, HSM_PATHS, async (e, op, ms, path, opts) => {
+  await saturate(e, op, path, ms, opts.warmupTime);
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  const t0 = performance.now();
+  const done = await saturate(e, op, path, ms, opts.time);
+  const seconds = (performance.now() - t0) / 1000;
+  h.disable();
+  const opsPerSec = done / seconds;
+  return {
+    suite: 'hsm-event-loop', size: op.size, impl: `${path} (${op.suite.slice(4)})`, opsPerSec, mbPerSec: (opsPerSec * op.size) / 1e6,
+    p50us: h.percentile(50) / 1000, p99us: h.percentile(99) / 1000, samples: h.count, ratio: 0,
+  };
+});
+
+// ---- The native batch on pools of 1 to max(2, SESSIONS) sessions ----
+
+const SCALING_OPS: Op[] = [aesOp(1024), ecSign, rsaSign];
+export const SESSION_COUNTS = Array.from({ length: Math.max(2, SESSIONS) }, (_, i) => i + 1);
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-const sessionsSuite: MeasuredSuite = {
-  name: 'hsm-sessions',
-  baseline: '1 session',
-  async measure(opts) {
-    const e = await env();
-    const rows: Row[] = [];
-    for (const op of SCALING_OPS) {
-      const ms = messages(op.size);
-      const sized: Row[] = [];
-      for (const sessions of SESSION_COUNTS) {
-        const pool = loadNative().open({ module: SOFTHSM_MODULE, slot: e.slotId, pin: PIN, sessions });
-        try {
-          const impl = `${sessions} session${sessions === 1 ? '' : 's'} (${op.suite.slice(4)})`;
-          const outs = await op.batch({ ...e, pool }, ms);
-          outs.forEach((out, i) => {
-            if (!op.check(e, 'native-batch', ms[i]!, out)) throw new CrossValidationError(`hsm-sessions: ${impl} gave a wrong output for input ${i}; not timed`);
-          });
-          await pipeBatches(e, op, pool, ms, opts.warmupTime);
-          const t0 = performance.now();
-          const latencies = (await pipeBatches(e, op, pool, ms, opts.time)).sort((a, b) => a - b);
-          const opsPerSec = (latencies.length * ms.length) / ((performance.now() - t0) / 1000);
-          sized.push({
-            suite: 'hsm-sessions', size: op.size, impl, opsPerSec, mbPerSec: (opsPerSec * op.size) / 1e6,
-            p50us: percentile(latencies, 50), p99us: percentile(latencies, 99), samples: latencies.length, ratio: 0,
-          });
-        } finally {
-          pool.close();
-        }
-      }
-      const base = sized[0]!;
-      for (const r of sized) {
-        r.ratio = r.opsPerSec / base.opsPerSec;
-        rows.push(r);
-        opts.onRow?.(r);
-      }
-    }
-    return rows;
-  },
-};
+const sessionsSuite = perOpSuite('hsm-sessions', '1 session', SCALING_OPS, SESSION_COUNTS, async (e, op, ms, sessions, opts) => {
+  const pool = loadNative().open({ module: SOFTHSM_MODULE, slot: e.slotId, pin: PIN, sessions });
+  try {
+    const impl = `${sessions} session${sessions === 1 ? '' : 's'} (${op.suite.slice(4)})`;
+    const outs = await op.batch({ ...e, pool }, ms);
+    outs.forEach((out, i) => {
+      if (!op.check(e, 'native-batch', ms[i]!, out)) throw new CrossValidationError(`hsm-sessions: ${impl} gave a wrong output for input ${i}; not timed`);
+    });
+    await pipeBatches(e, op, pool, ms, opts.warmupTime);
+    const t0 = performance.now();
+    const latencies = (await pipeBatches(e, op, pool, ms, opts.time)).sort((a, b) => a - b);
+    const opsPerSec = (latencies.length * ms.length) / ((performance.now() - t0) / 1000);
+    return {
+      suite: 'hsm-sessions', size: op.size, impl, opsPerSec, mbPerSec: (opsPerSec * op.size) / 1e6,
+      p50us: percentile(latencies, 50), p99us: percentile(latencies, 99), samples: latencies.length, ratio: 0,
+    };
+  } finally {
+    pool.close();
+  }
+});
 
 // ---- The engine with an HSM-held CMK ----
 
