@@ -150,21 +150,24 @@ export class Keyward {
         if (mode === undefined && process.env[UNSEAL_KEY_ENV] === undefined && !existsSync(join(dir, 'unseal.key'))) await createUnsealKeyFile(dir);
         unsealKey = loadUnsealKey(dir);
       }
-      // Loaded only for HSM mode: a software-only Keyward never loads the PKCS#11 bindings.
-      if (opts.hsm !== undefined) hsm = await (await import('../hsm/cluster.js')).openHsm(opts.hsm);
-      const provider = hsm ?? opts.provider ?? new WasmProvider();
-      const hopts = {
-        provider, store,
-        ...(hsm ? { regionKeyInHsm: true } : unsealKey ? { unsealKey } : {}),
-        ...(opts.domainKeyRotationMs !== undefined ? { domainRotationMs: opts.domainKeyRotationMs } : {}),
-        ...(opts.now ? { now: opts.now } : {}),
-      };
       // Nodes sharing a store initialize it (or add a region) one at a time: two first opens racing would
       // each seal their own region key, and one node would then wrap under a key the store no longer has.
+      // The HSM is opened under the same lock: two nodes opening a new cluster would each make its
+      // transport key, and the label would then name two keys on every member.
       // The lock is the store's key lock on a name no key can have (no region is named '*').
       const unlockSetup = await store.lockKey?.('*', 'setup');
       let hierarchy: KeyHierarchy;
+      let provider: Provider;
       try {
+        // Loaded only for HSM mode: a software-only Keyward never loads the PKCS#11 bindings.
+        if (opts.hsm !== undefined) hsm = await (await import('../hsm/cluster.js')).openHsm(opts.hsm);
+        provider = hsm ?? opts.provider ?? new WasmProvider();
+        const hopts = {
+          provider, store,
+          ...(hsm ? { regionKeyInHsm: true } : unsealKey ? { unsealKey } : {}),
+          ...(opts.domainKeyRotationMs !== undefined ? { domainRotationMs: opts.domainKeyRotationMs } : {}),
+          ...(opts.now ? { now: opts.now } : {}),
+        };
         await KeyHierarchy.initialize({ ...hopts, region });
         hierarchy = await KeyHierarchy.open(hopts);
         if (!hierarchy.regions().includes(region)) await hierarchy.addRegion(region);
