@@ -22,7 +22,8 @@
 //   The CTK: an AES-256 token key labelled 'keyward-cluster-transport', made as token keys are made
 //     when the cluster is first opened with no member holding it. A member joins an existing cluster
 //     only by the same ceremony (the CTK is non-extractable), which is not automated: open refuses
-//     members without it while others have it.
+//     members without it while others have it. PKCS#11 has no lock across processes, so processes
+//     opening a new cluster at once must take turns (Keyward.open does, under its store's setup lock).
 import type {
   AsymmetricEncryptionAlgorithm, AsymmetricKeySpec, KeyHandle, KeyPairBytes, MacAlgorithm, MessageType, Provider, ProviderKeySpec, SigningAlgorithm,
 } from '../crypto/provider.js';
