@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import type { HsmConfig } from '../../src/hsm/config.js';
+import { Pkcs11Module, type Session } from '../../src/hsm/pkcs11.js';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 export const USER_PIN = '24680135';
@@ -58,4 +59,22 @@ export function hsmConfigFile(dir: string, label: string): string {
   const file = join(dir, 'hsm.json');
   writeFileSync(file, JSON.stringify({ module: SOFTHSM_MODULE, tokenLabel: label, pinFile, sessions: 2 }));
   return file;
+}
+
+/** f's answer for each token, asked in a logged-in session of its own, as another application would look. */
+export function onEachToken<T>(tokens: string[], f: (s: Session) => T): T[] {
+  const m = Pkcs11Module.load(SOFTHSM_MODULE);
+  try {
+    return tokens.map((t) => {
+      const s = m.findToken(t).openSession();
+      try {
+        s.login(USER_PIN);
+        return f(s);
+      } finally {
+        s.close();
+      }
+    });
+  } finally {
+    m.close();
+  }
 }

@@ -14,7 +14,7 @@ import { HsmConfigError, Pkcs11Error } from '../../src/hsm/errors.js';
 import { Pkcs11Module, pkcs11js as P } from '../../src/hsm/pkcs11.js';
 import { Keyward } from '../../src/kms/keyward.js';
 import { providerConformance } from '../crypto/provider-conformance.js';
-import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
+import { onEachToken, SOFTHSM_MODULE, softhsmTokens, USER_PIN } from './_softhsm.js';
 
 const T = softhsmTokens('c1-a', 'c1-b', 'c1-c', 'c2-a', 'c2-b', 'c2-c', 'c3-a', 'c3-b', 'c3-c', 'c4-a', 'c4-b', 'lone', 'solo');
 const cluster = (prefix: string, extra: Partial<HsmClusterConfig> = {}): HsmClusterConfig => ({
@@ -51,21 +51,10 @@ interface Attrs {
 
 /** The attributes of the secret or private token keys labelled label on each token. */
 function onTokens(tokens: string[], label: string): (Attrs | undefined)[] {
-  const m = Pkcs11Module.load(SOFTHSM_MODULE);
-  try {
-    return tokens.map((t) => {
-      const s = m.findToken(t).openSession();
-      try {
-        s.login(USER_PIN);
-        const o = [...s.findObjects({ label, token: true, class: P.CKO_SECRET_KEY }), ...s.findObjects({ label, token: true, class: P.CKO_PRIVATE_KEY })];
-        return o.length === 1 ? s.getAttributes(o[0]!, ['extractable', 'sensitive', 'local']) : undefined;
-      } finally {
-        s.close();
-      }
-    });
-  } finally {
-    m.close();
-  }
+  return onEachToken(tokens, (s) => {
+    const o = [...s.findObjects({ label, token: true, class: P.CKO_SECRET_KEY }), ...s.findObjects({ label, token: true, class: P.CKO_PRIVATE_KEY })];
+    return o.length === 1 ? s.getAttributes(o[0]!, ['extractable', 'sensitive', 'local']) : undefined;
+  });
 }
 
 /** C_CloseAllSessions on a token: every session this process has there (pkcs11js's and the native pool's) dies. */

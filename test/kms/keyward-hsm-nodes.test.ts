@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLUSTER_TRANSPORT_LABEL, HsmCluster } from '../../src/hsm/cluster.js';
-import { Pkcs11Module, pkcs11js as P } from '../../src/hsm/pkcs11.js';
+import { pkcs11js as P } from '../../src/hsm/pkcs11.js';
 import { Keyward } from '../../src/kms/keyward.js';
-import { SOFTHSM_MODULE, softhsmTokens, USER_PIN } from '../hsm/_softhsm.js';
+import { onEachToken, softhsmTokens } from '../hsm/_softhsm.js';
 import { startPostgres, type TestPostgres } from '../store/_postgres.js';
 
 const T = softhsmTokens('n-a', 'n-b');
@@ -19,22 +19,7 @@ beforeAll(async () => {
 afterAll(() => pg?.stop());
 
 /** How many secret keys labelled label each token holds. */
-function countOn(tokens: string[], label: string): number[] {
-  const m = Pkcs11Module.load(SOFTHSM_MODULE);
-  try {
-    return tokens.map((t) => {
-      const s = m.findToken(t).openSession();
-      try {
-        s.login(USER_PIN);
-        return s.findObjects({ label, token: true, class: P.CKO_SECRET_KEY }).length;
-      } finally {
-        s.close();
-      }
-    });
-  } finally {
-    m.close();
-  }
-}
+const countOn = (tokens: string[], label: string): number[] => onEachToken(tokens, (s) => s.findObjects({ label, token: true, class: P.CKO_SECRET_KEY }).length);
 
 describe('Keyward nodes opening one new HSM cluster at once', () => {
   it('make the transport key once on each member, and serve each other\'s ciphertexts', async () => {
