@@ -11,8 +11,9 @@
 //     and exported once as PKCS#8), imported as a non-extractable token object under the same label
 //     on every member in service, and zeroed; it is in this process's memory only for the ceremony.
 //     With one member in service there is no one to share it with: the key is generated inside that
-//     token (C_GenerateKey/C_GenerateKeyPair) and never leaves it. Each member then finds the key by its label. A member out of service during a ceremony lacks that
-//     key: operations with it go to the members that have it (re-running a ceremony for it is not done).
+//     token (C_GenerateKey/C_GenerateKeyPair) and never leaves it. Each member then finds the key by
+//     its label. A member out of service during a ceremony lacks that key: operations with it go to
+//     the members that have it (re-running a ceremony for it is not done).
 //   Session keys (domain keys, unwrapped CMK backing keys, derived keys): made on one member, and each
 //     remembers how to make it again anywhere: an unwrapped key is unwrapped from the same token under
 //     the same wrapping key on another member; a derived key is derived again (HKDF is deterministic);
@@ -359,8 +360,8 @@ export class HsmCluster implements Provider {
   /**
    * A session key (as Provider.generateKey), or with options.token a labelled non-extractable token key
    * made on every member in service by the import ceremony, or inside the token when one member is in
-   * service (see the header). A cluster's token keys are
-   * always non-extractable: extractable: true is refused.
+   * service (see the header). A cluster's token keys are always non-extractable: extractable: true is
+   * refused.
    */
   async generateKey(spec: ProviderKeySpec, options?: Pkcs11KeyOptions): Promise<KeyHandle> {
     const s = aspec(spec);

@@ -152,8 +152,8 @@ export class Keyward {
       }
       // Nodes sharing a store initialize it (or add a region) one at a time: two first opens racing would
       // each seal their own region key, and one node would then wrap under a key the store no longer has.
-      // The HSM is opened under the same lock: two nodes opening a new cluster would each make its
-      // transport key, and the label would then name two keys on every member.
+      // The HSM is opened under the same lock: two nodes opening a new cluster would each set out to make
+      // its transport key, and one would fail to start (or, interleaved finely, both would make one).
       // The lock is the store's key lock on a name no key can have (no region is named '*').
       const unlockSetup = await store.lockKey?.('*', 'setup');
       let hierarchy: KeyHierarchy;
