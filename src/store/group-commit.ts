@@ -4,6 +4,7 @@
 // settled, so the callers it woke have queued their next units by then. Units settle only once `flush` has
 // returned, i.e. after the store's COMMIT is durable.
 
+import type { AuditMac } from './audit-chain.js';
 import { checkCommitArgs } from './commit-args.js';
 import type { AuditEntry, AuditRecord, Mutation } from './types.js';
 
@@ -148,5 +149,41 @@ export class GroupCommit {
     this.counters.largestBatch = Math.max(this.counters.largestBatch, committed.length);
     for (const [u, record] of committed) u.resolve(record);
     for (const [u, err] of failed) u.reject(err);
+  }
+}
+
+/**
+ * What a store adds around the queue, the same in both: its audit MAC, whether it is closed, and commit()
+ * and stats over the queue. The store writes a batch in `flush` and drains `group` when it closes.
+ */
+export abstract class GroupCommitStore {
+  protected readonly group: GroupCommit;
+  protected mac: AuditMac | undefined;
+  protected closed = false;
+
+  protected constructor(maxBatchUnits: number) {
+    this.group = new GroupCommit({
+      maxBatchUnits,
+      flush: (units) => this.flush(units),
+      isClosed: () => this.closed,
+      hasMac: () => this.mac !== undefined,
+    });
+  }
+
+  /** Writes the units in one transaction; throws, with the transaction rolled back, when none survives. */
+  protected abstract flush(units: readonly CommitUnit[]): UnitOutcome[] | Promise<UnitOutcome[]>;
+
+  /** A snapshot of the group-commit counters. */
+  get stats(): GroupCommitStats {
+    return this.group.stats;
+  }
+
+  setAuditMac(mac: AuditMac): void {
+    if (typeof mac !== 'function') throw new TypeError('setAuditMac expects a function');
+    this.mac = mac;
+  }
+
+  commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
+    return this.group.commit(mutations, audit);
   }
 }

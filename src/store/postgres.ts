@@ -12,8 +12,8 @@
 
 import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
-import { GroupCommit, type CommitUnit, type GroupCommitStats, type UnitOutcome } from './group-commit.js';
+import { chainNext, makeAuditHeadProof } from './audit-chain.js';
+import { GroupCommitStore, type CommitUnit, type UnitOutcome } from './group-commit.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, WRITE_LOCK } from './postgres-migrations.js';
 import { connectTimeoutOf, DEFAULT_CONNECT_TIMEOUT_MS } from './postgres-url.js';
@@ -23,7 +23,6 @@ import {
   StoreReferenceError,
   StoreStateError,
   type AliasRecord,
-  type AuditEntry,
   type AuditHeadProof,
   type AuditRecord,
   type DomainKeyRecord,
@@ -117,11 +116,8 @@ const SQL = {
   getHead: 'SELECT seq, hash, head_mac FROM audit_head WHERE id = 1',
 } as const;
 
-export class PostgresStore implements Store {
+export class PostgresStore extends GroupCommitStore implements Store {
   readonly schemaVersion: number;
-  private readonly group: GroupCommit;
-  private mac: AuditMac | undefined;
-  private closed = false;
 
   /** Use openPostgresStore(): it connects and migrates the database first. */
   constructor(
@@ -131,31 +127,11 @@ export class PostgresStore implements Store {
     schemaVersion: number,
     maxBatchUnits: number,
   ) {
+    super(maxBatchUnits);
     this.schemaVersion = schemaVersion;
-    this.group = new GroupCommit({
-      maxBatchUnits,
-      flush: (units) => this.flush(units),
-      isClosed: () => this.closed,
-      hasMac: () => this.mac !== undefined,
-    });
   }
 
-  /** A snapshot of the group-commit counters. */
-  get stats(): GroupCommitStats {
-    return this.group.stats;
-  }
-
-  setAuditMac(mac: (data: Uint8Array) => Uint8Array): void {
-    if (typeof mac !== 'function') throw new TypeError('setAuditMac expects a function');
-    this.mac = mac;
-  }
-
-  commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
-    return this.group.commit(mutations, audit);
-  }
-
-  /** Writes the units in one transaction; throws, with the transaction rolled back, when none survives. */
-  private async flush(units: readonly CommitUnit[]): Promise<UnitOutcome[]> {
+  protected override async flush(units: readonly CommitUnit[]): Promise<UnitOutcome[]> {
     const mac = this.mac!;
     const outcomes: UnitOutcome[] = [];
     const committed: AuditRecord[] = [];

@@ -8,8 +8,8 @@
 
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { chainNext, makeAuditHeadProof, type AuditMac } from './audit-chain.js';
-import { GroupCommit, type CommitUnit, type GroupCommitStats, type UnitOutcome } from './group-commit.js';
+import { chainNext, makeAuditHeadProof } from './audit-chain.js';
+import { GroupCommitStore, type CommitUnit, type UnitOutcome } from './group-commit.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import {
@@ -17,7 +17,6 @@ import {
   StoreReferenceError,
   StoreStateError,
   type AliasRecord,
-  type AuditEntry,
   type AuditHeadProof,
   type AuditRecord,
   type DomainKeyRecord,
@@ -115,12 +114,9 @@ function prepareAll(db: Db) {
   };
 }
 
-export class SqliteStore implements Store {
+export class SqliteStore extends GroupCommitStore implements Store {
   readonly schemaVersion: number;
   private readonly s: ReturnType<typeof prepareAll>;
-  private readonly group: GroupCommit;
-  private mac: AuditMac | undefined;
-  private closed = false;
 
   /** Use openSqliteStore(): it configures and migrates the database first. */
   constructor(
@@ -128,32 +124,12 @@ export class SqliteStore implements Store {
     schemaVersion: number,
     maxBatchUnits: number,
   ) {
+    super(maxBatchUnits);
     this.schemaVersion = schemaVersion;
     this.s = prepareAll(db);
-    this.group = new GroupCommit({
-      maxBatchUnits,
-      flush: (units) => this.flush(units),
-      isClosed: () => this.closed,
-      hasMac: () => this.mac !== undefined,
-    });
   }
 
-  /** A snapshot of the group-commit counters. */
-  get stats(): GroupCommitStats {
-    return this.group.stats;
-  }
-
-  setAuditMac(mac: (data: Uint8Array) => Uint8Array): void {
-    if (typeof mac !== 'function') throw new TypeError('setAuditMac expects a function');
-    this.mac = mac;
-  }
-
-  commit(mutations: readonly Mutation[], audit: AuditEntry): Promise<AuditRecord> {
-    return this.group.commit(mutations, audit);
-  }
-
-  /** Writes the units in one transaction; throws, with the transaction rolled back, when none survives. */
-  private flush(units: readonly CommitUnit[]): UnitOutcome[] {
+  protected override flush(units: readonly CommitUnit[]): UnitOutcome[] {
     const mac = this.mac!;
     const outcomes: UnitOutcome[] = [];
     let committed = 0;
