@@ -139,6 +139,14 @@ export function schemaTooNew(current: number, latest: number): StoreSchemaError 
   return new StoreSchemaError(`the database schema is version ${current}, newer than this code supports (${latest}); upgrade keyward`, current, latest);
 }
 
+/** The version the steps migrate to, once each is checked to be numbered 1, 2, … in order. */
+export function latestVersion(steps: readonly Migration[]): number {
+  steps.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  return steps.length;
+}
+
 function userVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
@@ -150,10 +158,7 @@ function userVersion(db: Database): number {
  * @throws StoreSchemaError when the file's version is newer than the last step
  */
 export function migrate(db: Database, steps: readonly Migration[] = MIGRATIONS): number {
-  steps.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`);
-  });
-  const latest = steps.length;
+  const latest = latestVersion(steps);
   for (;;) {
     db.exec('BEGIN IMMEDIATE');
     try {

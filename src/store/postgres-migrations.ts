@@ -6,7 +6,7 @@
 // order SQLite uses, whatever the database's default collation.
 
 import type { ClientBase } from 'pg';
-import { schemaTooNew, type Migration } from './migrations.js';
+import { latestVersion, schemaTooNew, type Migration } from './migrations.js';
 
 export const PG_MIGRATIONS: readonly Migration[] = [
   {
@@ -140,10 +140,7 @@ export const WRITE_LOCK = 0x6b77_0002;
  * @throws StoreSchemaError when the database's version is newer than the last step
  */
 export async function migratePostgres(client: ClientBase, steps: readonly Migration[] = PG_MIGRATIONS): Promise<number> {
-  steps.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration ${i} has version ${m.version}, expected ${i + 1}`);
-  });
-  const latest = steps.length;
+  const latest = latestVersion(steps);
   for (;;) {
     await client.query('BEGIN');
     try {
