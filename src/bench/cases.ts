@@ -6,12 +6,13 @@
 // one another; the tls and server suites check what their front ends answer, as their modules say); a
 // wrong answer is a CrossCheckError and the provider is not timed for that operation.
 import {
-  constants, createCipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, sign as nodeSign, verify as nodeVerify, type KeyObject,
+  constants, createPrivateKey, createPublicKey, generateKeyPairSync, publicEncrypt, sign as nodeSign, verify as nodeVerify, type KeyObject,
 } from 'node:crypto';
 import type { AsymmetricKeySpec, KeyHandle, Provider, SigningAlgorithm } from '../crypto/provider.js';
 import type { HsmConfig } from '../hsm/config.js';
 import { same, wrong } from './check.js';
 import { input } from './input.js';
+import { nodeGcm } from './node-gcm.js';
 import { BLOBS, dataKeyBlobs, engineOf } from './engine.js';
 import type { Measurement } from './measure.js';
 import { serverOps } from './server.js';
@@ -80,11 +81,7 @@ const AES_KEY = input(32, 7);
 const IV = input(12, 8);
 const AAD = input(16, 9);
 
-function nodeSeal(msg: Uint8Array): Uint8Array {
-  const c = createCipheriv('aes-256-gcm', AES_KEY, IV);
-  c.setAAD(AAD);
-  return Buffer.concat([c.update(msg), c.final(), c.getAuthTag()]);
-}
+const nodeSeal = nodeGcm(AES_KEY, IV, AAD).seal;
 
 function aesOps(size: number): Op[] {
   const msg = input(size, size + 1);
