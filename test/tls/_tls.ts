@@ -2,29 +2,15 @@
 // round trip of random bytes through the terminator.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import net from 'node:net';
 import tls from 'node:tls';
+import { echoBackend as benchEchoBackend } from '../../src/bench/tls.js';
 
-/** A TCP backend that echoes every byte and half-closes when its peer does; `lines` collects what it first read. */
+/** The bench's echo backend (src/bench/tls.ts), also collecting the first chunk each connection read. */
 export async function echoBackend(): Promise<{ port: number; firstChunks: Buffer[]; close: () => Promise<void> }> {
   const firstChunks: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer({ allowHalfOpen: true }, (s) => {
-    sockets.add(s);
-    s.once('data', (d) => firstChunks.push(Buffer.from(d)));
-    s.pipe(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    firstChunks,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
-  };
+  const echo = await benchEchoBackend();
+  echo.server.on('connection', (s) => s.once('data', (d) => firstChunks.push(Buffer.from(d))));
+  return { port: echo.port, firstChunks, close: echo.close };
 }
 
 export interface Connected {
