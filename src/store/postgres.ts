@@ -14,13 +14,12 @@ import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { chainNext, makeAuditHeadProof } from './audit-chain.js';
 import { GroupCommitStore, type CommitUnit, type UnitOutcome } from './group-commit.js';
+import { constraintError, writeOf } from './mutation-sql.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, WRITE_LOCK } from './postgres-migrations.js';
 import { connectTimeoutOf, DEFAULT_CONNECT_TIMEOUT_MS } from './postgres-url.js';
 import {
-  StoreConflictError,
   StoreConnectTimeoutError,
-  StoreReferenceError,
   StoreStateError,
   type AliasRecord,
   type AuditHeadProof,
@@ -197,85 +196,14 @@ export class PostgresStore extends GroupCommitStore implements Store {
   }
 
   private async apply(c: PoolClient, m: Mutation): Promise<void> {
+    if (m.kind === 'putMeta' && !(m.value instanceof Uint8Array)) throw new TypeError('putMeta value must be a Uint8Array');
+    const { statement, args } = writeOf(m, buf);
     try {
-      await this.applyUnchecked(c, m);
+      await c.query(SQL[statement], args);
     } catch (err) {
       const state = sqlState(err);
-      if (state === '23503') {
-        const ref = 'record' in m ? m.record : undefined;
-        const keyId = ref && 'keyId' in ref ? ref.keyId : '?';
-        throw new StoreReferenceError(`${m.kind}: key ${keyId} does not exist in region ${ref?.region ?? '?'}`, { cause: err });
-      }
-      if (state === '23505' && m.kind === 'putDomainKey') {
-        const r = m.record;
-        throw new StoreConflictError(`domain key ${r.region}/${r.domain} version ${r.version} already exists`, { cause: err });
-      }
-      if (state === '23505' && m.kind === 'putAlias') {
-        throw new StoreConflictError(`alias ${m.record.aliasName} already exists in region ${m.record.region}`, { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  private async applyUnchecked(c: PoolClient, m: Mutation): Promise<void> {
-    switch (m.kind) {
-      case 'putMeta':
-        if (!(m.value instanceof Uint8Array)) throw new TypeError('putMeta value must be a Uint8Array');
-        await c.query(SQL.putMeta, [m.name, buf(m.value)]);
-        return;
-      case 'putDomainKey': {
-        const r = m.record;
-        await c.query(SQL.putDomainKey, [r.region, r.domain, r.version, buf(r.token), r.createdAt]);
-        return;
-      }
-      case 'putKey': {
-        const r = m.record;
-        await c.query(SQL.putKey, [r.region, r.keyId, JSON.stringify(r.metadata), r.policy, JSON.stringify(r.settings)]);
-        return;
-      }
-      case 'destroyKey':
-        await c.query(SQL.destroyKey, [m.region, m.keyId]);
-        return;
-      case 'putKeyVersion': {
-        const r = m.record;
-        await c.query(SQL.putKeyVersion, [r.region, r.keyId, r.version, r.domainVersion, buf(r.ekt), r.createdAt, r.rotationType]);
-        return;
-      }
-      case 'deleteKeyVersions':
-        await c.query(SQL.deleteKeyVersions, [m.region, m.keyId]);
-        return;
-      case 'putAlias': {
-        const r = m.record;
-        await c.query(m.mustNotExist ? SQL.insertAlias : SQL.putAlias, [r.region, r.aliasName, r.keyId, r.createdAt, r.updatedAt]);
-        return;
-      }
-      case 'deleteAlias':
-        await c.query(SQL.deleteAlias, [m.region, m.aliasName]);
-        return;
-      case 'putGrant': {
-        const r = m.record;
-        await c.query(SQL.putGrant, [r.region, r.grantId, r.keyId, JSON.stringify(r.grant)]);
-        return;
-      }
-      case 'deleteGrant':
-        await c.query(SQL.deleteGrant, [m.region, m.grantId]);
-        return;
-      case 'putTag': {
-        const r = m.record;
-        await c.query(SQL.putTag, [r.region, r.keyId, r.tagKey, r.tagValue]);
-        return;
-      }
-      case 'deleteTag':
-        await c.query(SQL.deleteTag, [m.region, m.keyId, m.tagKey]);
-        return;
-      case 'putImportToken': {
-        const r = m.record;
-        await c.query(SQL.putImportToken, [r.region, r.importToken, r.keyId, buf(r.wrappedPrivateKey), JSON.stringify(r.params), r.expiresAt]);
-        return;
-      }
-      case 'deleteImportToken':
-        await c.query(SQL.deleteImportToken, [m.region, m.importToken]);
-        return;
+      const violation = state === '23503' ? 'reference' : state === '23505' ? 'unique' : undefined;
+      throw (violation && constraintError(m, violation, err)) ?? err;
     }
   }
 

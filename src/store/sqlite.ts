@@ -11,10 +11,9 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { chainNext, makeAuditHeadProof } from './audit-chain.js';
 import { GroupCommitStore, type CommitUnit, type UnitOutcome } from './group-commit.js';
 import { LATEST_SCHEMA_VERSION, migrate } from './migrations.js';
+import { constraintError, writeOf } from './mutation-sql.js';
 import { checkLimit, decodeMarker, page } from './paging.js';
 import {
-  StoreConflictError,
-  StoreReferenceError,
   StoreStateError,
   type AliasRecord,
   type AuditHeadProof,
@@ -193,97 +192,13 @@ export class SqliteStore extends GroupCommitStore implements Store {
   }
 
   private apply(m: Mutation): void {
+    const { statement, args } = writeOf(m, (b) => b);
     try {
-      this.applyUnchecked(m);
+      this.s[statement].run(...args);
     } catch (err) {
       const code = sqliteCode(err);
-      if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        const ref = 'record' in m ? m.record : undefined;
-        const keyId = ref && 'keyId' in ref ? ref.keyId : '?';
-        throw new StoreReferenceError(`${m.kind}: key ${keyId} does not exist in region ${ref?.region ?? '?'}`, { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  private applyUnchecked(m: Mutation): void {
-    const s = this.s;
-    switch (m.kind) {
-      case 'putMeta':
-        s.putMeta.run(m.name, m.value);
-        return;
-      case 'putDomainKey': {
-        const r = m.record;
-        try {
-          s.putDomainKey.run(r.region, r.domain, r.version, r.token, r.createdAt);
-        } catch (err) {
-          if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-            throw new StoreConflictError(`domain key ${r.region}/${r.domain} version ${r.version} already exists`, { cause: err });
-          }
-          throw err;
-        }
-        return;
-      }
-      case 'putKey': {
-        const r = m.record;
-        s.putKey.run(r.region, r.keyId, JSON.stringify(r.metadata), r.policy, JSON.stringify(r.settings));
-        return;
-      }
-      case 'destroyKey':
-        s.destroyKey.run(m.region, m.keyId);
-        return;
-      case 'putKeyVersion': {
-        const r = m.record;
-        s.putKeyVersion.run(r.region, r.keyId, r.version, r.domainVersion, r.ekt, r.createdAt, r.rotationType);
-        return;
-      }
-      case 'deleteKeyVersions':
-        s.deleteKeyVersions.run(m.region, m.keyId);
-        return;
-      case 'putAlias': {
-        const r = m.record;
-        const args = [r.region, r.aliasName, r.keyId, r.createdAt, r.updatedAt] as const;
-        if (!m.mustNotExist) {
-          s.putAlias.run(...args);
-          return;
-        }
-        try {
-          s.insertAlias.run(...args);
-        } catch (err) {
-          if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-            throw new StoreConflictError(`alias ${r.aliasName} already exists in region ${r.region}`, { cause: err });
-          }
-          throw err;
-        }
-        return;
-      }
-      case 'deleteAlias':
-        s.deleteAlias.run(m.region, m.aliasName);
-        return;
-      case 'putGrant': {
-        const r = m.record;
-        s.putGrant.run(r.region, r.grantId, r.keyId, JSON.stringify(r.grant));
-        return;
-      }
-      case 'deleteGrant':
-        s.deleteGrant.run(m.region, m.grantId);
-        return;
-      case 'putTag': {
-        const r = m.record;
-        s.putTag.run(r.region, r.keyId, r.tagKey, r.tagValue);
-        return;
-      }
-      case 'deleteTag':
-        s.deleteTag.run(m.region, m.keyId, m.tagKey);
-        return;
-      case 'putImportToken': {
-        const r = m.record;
-        s.putImportToken.run(r.region, r.importToken, r.keyId, r.wrappedPrivateKey, JSON.stringify(r.params), r.expiresAt);
-        return;
-      }
-      case 'deleteImportToken':
-        s.deleteImportToken.run(m.region, m.importToken);
-        return;
+      const violation = code === 'SQLITE_CONSTRAINT_FOREIGNKEY' ? 'reference' : code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ? 'unique' : undefined;
+      throw (violation && constraintError(m, violation, err)) ?? err;
     }
   }
 
