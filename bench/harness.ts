@@ -4,6 +4,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { Bench } from 'tinybench';
 import { input } from '../src/bench/input.js';
+import { quantile } from '../src/bench/measure.js';
 
 export interface Impl {
   /** Column name, e.g. 'keyward-wasm', 'node:crypto', '@noble/ciphers'. */
@@ -185,13 +186,6 @@ export async function runAsyncSuite(suite: AsyncSuite, opts: RunOptions): Promis
 
 /** Timing rounds of an AsyncSuite; its columns take turns, so load that drifts during a run weighs on each alike. */
 const ASYNC_ROUNDS = 4;
-
-/** The q-quantile of sorted samples, interpolated (as tinybench computes its own). */
-function quantile(sorted: number[], q: number): number {
-  const at = (sorted.length - 1) * q;
-  const lo = Math.floor(at);
-  return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (at - lo);
-}
 
 async function timeAsync(suite: AsyncSuite, opts: RunOptions): Promise<Row[]> {
   const samples = new Map<string, number[]>(suite.impls.map((i) => [i.name, []]));

@@ -37,6 +37,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { quantile } from '../../src/bench/measure.js';
 import { nodeGcm } from '../../src/bench/node-gcm.js';
 import { aesGcm, ecdsa, rsa } from '../../src/crypto/index.js';
 import type { HsmConfig } from '../../src/hsm/config.js';
@@ -389,8 +390,6 @@ const eventLoopSuite = perOpSuite('hsm-event-loop', 'pkcs11js', LOOP_OPS, HSM_PA
 const SCALING_OPS: Op[] = [aesOp(1024), ecSign, rsaSign];
 export const SESSION_COUNTS = Array.from({ length: Math.max(2, SESSIONS) }, (_, i) => i + 1);
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-
 const sessionsSuite = perOpSuite('hsm-sessions', '1 session', SCALING_OPS, SESSION_COUNTS, async (e, op, ms, sessions, opts) => {
   const pool = loadNative().open({ module: SOFTHSM_MODULE, slot: e.slotId, pin: PIN, sessions });
   try {
@@ -405,7 +404,7 @@ const sessionsSuite = perOpSuite('hsm-sessions', '1 session', SCALING_OPS, SESSI
     const opsPerSec = (latencies.length * ms.length) / ((performance.now() - t0) / 1000);
     return {
       suite: 'hsm-sessions', size: op.size, impl, opsPerSec, mbPerSec: (opsPerSec * op.size) / 1e6,
-      p50us: percentile(latencies, 50), p99us: percentile(latencies, 99), samples: latencies.length, ratio: 0,
+      p50us: quantile(latencies, 0.5), p99us: quantile(latencies, 0.99), samples: latencies.length, ratio: 0,
     };
   } finally {
     pool.close();

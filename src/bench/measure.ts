@@ -19,7 +19,7 @@ export interface Measurement {
 const MAX_SAMPLES = 1 << 20;
 
 /** The q-quantile of sorted values, interpolated. */
-export function quantile(sorted: Float64Array, q: number): number {
+export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) throw new RangeError('no samples');
   const at = (sorted.length - 1) * q;
   const lo = Math.floor(at);
