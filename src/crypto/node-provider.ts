@@ -508,6 +508,8 @@ export class NodeCryptoProvider implements Provider {
     const m = this.#asymmetric(key, 'decryptAsymmetric');
     const hash = aoaep(key.spec, algorithm);
     const ct = abytesArg(ciphertext, 'ciphertext');
+    // RFC 8017 7.1.2 step 1: OpenSSL would take a shorter ciphertext as the same integer with its zero bytes dropped.
+    if (ct.length !== RSA_SPEC_BITS[key.spec as RsaSpec] / 8) throw new DecryptionError();
     try {
       return u8(privateDecrypt({ key: m.priv!, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: NODE_HASH[hash] }, ct));
     } catch {

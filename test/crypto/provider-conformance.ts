@@ -590,6 +590,14 @@ export function providerConformance(label: string, make: () => Provider): void {
         await rejects(p.decryptAsymmetric(otherKey, 'RSAES_OAEP_SHA_256', ct), DecryptionError, 'decryption error');
       });
 
+      it('a ciphertext shorter than the modulus is refused even when it is the same integer (RFC 8017 7.1.2 step 1)', async () => {
+        let ct: Uint8Array;
+        do ct = await p.encryptAsymmetric(h.RSA_2048, 'RSAES_OAEP_SHA_256', new Uint8Array(32));
+        while (ct[0] !== 0);
+        expect(hex(await p.decryptAsymmetric(h.RSA_2048, 'RSAES_OAEP_SHA_256', ct))).toBe(hex(new Uint8Array(32)));
+        await rejects(p.decryptAsymmetric(h.RSA_2048, 'RSAES_OAEP_SHA_256', ct.subarray(1)), DecryptionError, 'decryption error');
+      });
+
       it('needs an RSA key and a known algorithm', async () => {
         const e = new Uint8Array(1);
         await rejects(p.encryptAsymmetric(h.ECC_NIST_P256, 'RSAES_OAEP_SHA_256', e), TypeError, 'RSAES_OAEP_SHA_256 needs an RSA_* key, got ECC_NIST_P256');
