@@ -1,10 +1,11 @@
 // keyward_pkcs11.node: open(options) → SessionPool, setErrorClasses({ Pkcs11Error, ModuleLoadError }),
-// ckrName(code), retainModule(path), releaseModule(path).
+// ckrName(code), retainModule(path), releaseModule(path), clearOpenSslErrors().
 #include "addon.h"
 
 #include <string>
 
 #include "ckr.h"
+#include "openssl_errors.h"
 #include "pool.h"
 
 AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
@@ -68,6 +69,7 @@ Napi::Value CkrNameOf(const Napi::CallbackInfo& info) {
 Napi::Value RetainModule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "retainModule expects the module path");
+  ClearOpenSslErrorsOnReturn clear;
   bool loaded = false;
   Failure failure;
   if (AcquireModule(info[0].As<Napi::String>().Utf8Value(), &loaded, &failure) == nullptr) {
@@ -79,7 +81,14 @@ Napi::Value RetainModule(const Napi::CallbackInfo& info) {
 Napi::Value ReleaseModuleOf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "releaseModule expects the module path");
+  ClearOpenSslErrorsOnReturn clear;
   return Napi::Boolean::New(env, ReleaseModule(info[0].As<Napi::String>().Utf8Value()));
+}
+
+// clearOpenSslErrors(): for the pkcs11js calls src/hsm/pkcs11.ts makes on the main thread (openssl_errors.h).
+Napi::Value ClearOpenSslErrors(const Napi::CallbackInfo& info) {
+  ERR_clear_error();
+  return info.Env().Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -91,6 +100,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ckrName", Napi::Function::New<CkrNameOf>(env, "ckrName"));
   exports.Set("retainModule", Napi::Function::New<RetainModule>(env, "retainModule"));
   exports.Set("releaseModule", Napi::Function::New<ReleaseModuleOf>(env, "releaseModule"));
+  exports.Set("clearOpenSslErrors", Napi::Function::New<ClearOpenSslErrors>(env, "clearOpenSslErrors"));
   return exports;
 }
 

@@ -17,6 +17,7 @@
 #include "addon.h"
 #include "module.h"
 #include "ops.h"
+#include "openssl_errors.h"
 
 namespace {
 
@@ -415,6 +416,7 @@ Napi::Value SessionPool::Open(const Napi::CallbackInfo& info) {
   }
   uint32_t count = static_cast<uint32_t>(requested);
 
+  ClearOpenSslErrorsOnReturn clear;
   Failure failure;
   bool loaded = false;
   LoadedModule* module = AcquireModule(modulePath.As<Napi::String>().Utf8Value(), &loaded, &failure);
@@ -484,6 +486,7 @@ Napi::Value SessionPool::Submit(const Napi::CallbackInfo& info, Kind kind, bool 
 }
 
 Napi::Value SessionPool::Close(const Napi::CallbackInfo& info) {
+  ClearOpenSslErrorsOnReturn clear;
   if (core_) core_->Shutdown();
   return info.Env().Undefined();
 }

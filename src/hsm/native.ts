@@ -98,6 +98,7 @@ interface RawAddon {
   ckrName(code: number): string;
   retainModule(path: string): void;
   releaseModule(path: string): boolean;
+  clearOpenSslErrors(): void;
   setErrorClasses(classes: { Pkcs11Error: typeof Pkcs11Error; ModuleLoadError: typeof ModuleLoadError }): void;
 }
 
@@ -139,12 +140,23 @@ function toSlotNumber(slot: number | bigint): number {
 }
 
 let loaded: NativeModule | undefined;
+let clearErrors: (() => void) | undefined;
+
+/**
+ * Empties this thread's OpenSSL error queue, which a PKCS#11 module built on OpenSSL (SoftHSM2) shares
+ * with node:crypto: a failed C_Decrypt would otherwise make node's next key import on this thread throw
+ * the module's error (native/openssl_errors.h). A no-op until the addon is loaded.
+ */
+export function clearOpenSslErrors(): void {
+  clearErrors?.();
+}
 
 /** Loads the addon once; throws an Error naming build/Release/keyward_pkcs11.node when it is missing. */
 export function loadNative(): NativeModule {
   if (loaded) return loaded;
   const addon = createRequire(import.meta.url)(locateAddon()) as RawAddon;
   addon.setErrorClasses({ Pkcs11Error, ModuleLoadError });
+  clearErrors = () => addon.clearOpenSslErrors();
   loaded = {
     open: (opts) => {
       if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');

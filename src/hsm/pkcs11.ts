@@ -19,7 +19,7 @@
 // No key gets CKA_WRAP/CKA_UNWRAP or CKA_DERIVE unless listed: a key that can wrap can export others.
 import pkcs11js from 'pkcs11js';
 import { ModuleLoadError, Pkcs11Error, TokenNotFoundError } from './errors.js';
-import { addonBuilt, loadNative } from './native.js';
+import { addonBuilt, clearOpenSslErrors, loadNative } from './native.js';
 
 type Handle = Buffer;
 export type ObjectHandle = Handle;
@@ -32,12 +32,14 @@ for (const [k, v] of Object.entries(pkcs11js)) if (k.startsWith('CKR_') && typeo
 /** The CKR_* name of a return value. */
 export const ckrName = (code: number): string => CKR_NAMES.get(code) ?? `CKR_0x${code.toString(16).padStart(8, '0')}`;
 
-/** Runs one Cryptoki call and turns pkcs11js's error into a Pkcs11Error naming method. */
+/** Runs one Cryptoki call and turns pkcs11js's error into a Pkcs11Error naming method; leaves no OpenSSL error behind (native.ts). */
 export function ck<T>(method: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
     throw toPkcs11Error(method, e);
+  } finally {
+    clearOpenSslErrors();
   }
 }
 

@@ -4,10 +4,10 @@
 // that really refuse C_GetAttributeValue(CKA_VALUE) and C_WrapKey; and the typed errors of a wrong
 // PIN, a missing module, an unknown token and a closed provider.
 import { chmodSync, writeFileSync } from 'node:fs';
-import { createDecipheriv, createHmac, createPublicKey, hkdfSync, randomBytes, verify as nodeVerify } from 'node:crypto';
+import { createDecipheriv, createHmac, createPrivateKey, createPublicKey, hkdfSync, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeCryptoProvider, WasmProvider, type Provider } from '../../src/crypto/index.js';
+import { DecryptionError, NodeCryptoProvider, WasmProvider, type Provider } from '../../src/crypto/index.js';
 import { HsmConfigError, KeyLabelError, ModuleLoadError, Pkcs11Error, TokenNotFoundError } from '../../src/hsm/errors.js';
 import { Pkcs11Module, pkcs11js as P, secretKeyTemplate, type Session } from '../../src/hsm/pkcs11.js';
 import { Pkcs11Provider } from '../../src/hsm/pkcs11-provider.js';
@@ -420,4 +420,23 @@ describe('typed errors', () => {
       p.close();
     }
   });
+
+  // SoftHSM2 runs on the libcrypto node exports: a decryption it refuses leaves OpenSSL errors on the calling
+  // thread, and node's next key import there threw "padding check failed" until the provider cleared them.
+  for (const native of [true, false]) {
+    it(`a decryption the token refuses leaves node:crypto on this thread working (${native ? 'native pool' : 'pkcs11js'})`, async () => {
+      const p = new Pkcs11Provider(T.interop, { native });
+      try {
+        const K = fixtureKeys();
+        const rsa = await p.importKey('RSA_2048', K.RSA_2048.pkcs8);
+        const ct = await p.encryptAsymmetric(rsa, 'RSAES_OAEP_SHA_256', randomBytes(32));
+        for (let i = 0; i < 3; i++) {
+          await expect(p.decryptAsymmetric(rsa, 'RSAES_OAEP_SHA_1', ct)).rejects.toThrow(DecryptionError);
+          expect(createPrivateKey({ key: Buffer.from(K.RSA_2048_B.pkcs8), format: 'der', type: 'pkcs8' }).asymmetricKeyType).toBe('rsa');
+        }
+      } finally {
+        p.close();
+      }
+    });
+  }
 });
