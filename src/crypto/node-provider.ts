@@ -489,6 +489,8 @@ export class NodeCryptoProvider implements Provider {
       if (a.kind === 'ecdsa') return ecdsaVerifyDigest(CURVE[key.spec as EcSpec], this.#d(m), message, sig);
       return rsaVerifyDigest(a, m, message, sig, RSA_SPEC_BITS[key.spec as RsaSpec]);
     }
+    // RFC 8017 8.1.2 step 1: OpenSSL verifies a PSS signature with its leading zero byte dropped.
+    if (a.kind !== 'ecdsa' && sig.length !== RSA_SPEC_BITS[key.spec as RsaSpec] / 8) return false;
     try {
       return nodeVerify(NODE_HASH[a.hash], message, rawOptions(a, m.pub!) as Parameters<typeof nodeVerify>[2], sig);
     } catch {

@@ -528,11 +528,18 @@ export function providerConformance(label: string, make: () => Provider): void {
             }
           }
         }
+        // RFC 8017 8.1.2 step 1: a signature shorter than the modulus is invalid, even when it is the same integer.
+        let sig: Uint8Array;
+        do sig = await p.sign(h.RSA_2048, 'RSASSA_PSS_SHA_256', msg, 'RAW');
+        while (sig[0] !== 0);
+        expect(await p.verify(h.RSA_2048, 'RSASSA_PSS_SHA_256', msg, 'RAW', sig)).toBe(true);
+        expect(await p.verify(h.RSA_2048, 'RSASSA_PSS_SHA_256', msg, 'RAW', sig.subarray(1))).toBe(false);
+        expect(await p.verify(h.RSA_2048, 'RSASSA_PSS_SHA_256', digest('RSASSA_PSS_SHA_256', msg), 'DIGEST', sig.subarray(1))).toBe(false);
         // PSS and PKCS#1 v1.5 signatures are not each other's; nor SHA-256 and SHA-384.
         const pss = await p.sign(h.RSA_2048, 'RSASSA_PSS_SHA_256', msg, 'RAW');
         expect(await p.verify(h.RSA_2048, 'RSASSA_PKCS1_V1_5_SHA_256', msg, 'RAW', pss)).toBe(false);
         expect(await p.verify(h.RSA_2048, 'RSASSA_PSS_SHA_384', msg, 'RAW', pss)).toBe(false);
-      });
+      }, 60_000);
 
       it('ECDSA: a non-minimal DER encoding of a valid signature is refused', async () => {
         const sig = await p.sign(h.ECC_NIST_P256, 'ECDSA_SHA_256', msg, 'RAW');
