@@ -11,23 +11,36 @@ import { hmacTargets } from '../../bench/ct/hmac.js';
 const show = (r: CtResult): string => `${r.name}: n=${r.n.join('/')} ×${r.batch}, max|t| = ${r.maxT.toFixed(2)}`;
 const byName = (list: Runnable[], name: string): Runnable => list.find((t) => t.name === name)!;
 
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('dudect statistics', () => {
   // Two classes of 4000 measurements: normal noise, and class 1 shifted by `shift` standard deviations.
-  function sample(shift: number): { times: Float64Array; cls: Uint8Array } {
+  // Seeded, so the no-shift sample is the same every run (an unseeded one exceeds LEAK_T about once in 10^4).
+  function sample(shift: number, seed: number): { times: Float64Array; cls: Uint8Array } {
+    const uniform = mulberry32(seed);
     const times = new Float64Array(8000);
     const cls = new Uint8Array(8000);
     for (let i = 0; i < times.length; i++) {
       cls[i] = i & 1;
-      const normal = Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+      const normal = Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
       times[i] = 1000 + 10 * normal + (cls[i] ? 10 * shift : 0);
     }
     return { times, cls };
   }
 
   it('sees a shift of a quarter of the noise (expected t ≈ 11), and none where there is none', () => {
-    const shifted = sample(0.25);
+    const shifted = sample(0.25, 1);
     expect(maxWelch(shifted.times, shifted.cls).t).toBeGreaterThan(LEAK_T);
-    const same = sample(0);
+    const same = sample(0, 2);
     expect(maxWelch(same.times, same.cls).t).toBeLessThan(LEAK_T);
   });
 });
