@@ -111,7 +111,13 @@ describe('keyward credentials and keyward serve', () => {
         r.write(body.slice(0, 3));
         void (async () => {
           while (!s.stdout().includes('"operation":"ListKeys"')) await new Promise((w) => setTimeout(w, 10));
-          await new Promise((w) => setTimeout(w, 100));
+          // A /healthz on another connection answered after those bytes were written: the server has read
+          // the request's headers (a fixed sleep here lost the race on a loaded machine, and SIGTERM found 0 in flight).
+          await new Promise<void>((done, fail) => {
+            const h = httpRequest({ host: '127.0.0.1', port: s.port, path: '/healthz', agent: false }, (res) => res.resume().on('end', done));
+            h.on('error', fail);
+            h.end();
+          });
           s.child.kill('SIGTERM');
           while (!/SIGTERM: stopping, 1 request\(s\) in flight/.test(s.stderr())) await new Promise((w) => setTimeout(w, 10));
           r.end(body.slice(3));
@@ -125,8 +131,8 @@ describe('keyward credentials and keyward serve', () => {
     }
 
     const lines = s.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => [l.operation, l.status])).toEqual([
-      ['CreateKey', 200], ['Encrypt', 200], ['Decrypt', 200], ['ListKeys', 200], ['CreateKey', 200],
+    expect(lines.map((l) => [l.operation ?? l.path, l.status])).toEqual([
+      ['CreateKey', 200], ['Encrypt', 200], ['Decrypt', 200], ['ListKeys', 200], ['/healthz', 200], ['CreateKey', 200],
     ]);
     expect(lines[3]!.principal).toBe('arn:aws:iam::000000000000:role/ops');
     expect(s.stdout()).not.toContain(alice.SecretAccessKey);
