@@ -751,7 +751,11 @@ export class Pkcs11Provider implements Provider {
     if (this.#oaepInToken(hash, m.pub!)) return u8(this.#op((s) => s.encrypt(oaepMech(hash), m.pub!, pt, k)));
     const em = emeOaepEncode(hash, hash, EMPTY, pt, this.#objects.random(hash === 'SHA-1' ? 20 : 32), k);
     try {
-      return u8(this.#op((s) => s.encrypt({ mechanism: P.CKM_RSA_X_509 }, m.pub!, em, k)));
+      const c = this.#op((s) => s.encrypt({ mechanism: P.CKM_RSA_X_509 }, m.pub!, em, k));
+      // RSAEP's output as k bytes (RFC 8017 7.1.1 step 3c): a module may drop leading zeros, which decryption refuses.
+      const out = new Uint8Array(k);
+      out.set(c, k - c.length);
+      return out;
     } finally {
       em.fill(0);
     }
@@ -797,7 +801,8 @@ export class Pkcs11Provider implements Provider {
     const a = amac(key.spec, algorithm);
     const msg = abytesArg(message, 'message');
     const tag = abytesArg(mac, 'mac');
-    // The token compares; a tag of another length is CKR_SIGNATURE_LEN_RANGE, i.e. false.
+    // Checked here too: a module that compared only the tag's own length would take a truncated tag.
+    if (tag.length !== a.len) return false;
     return this.#hot.verify(m.obj, { type: HMAC_MECH[a.hash] }, msg, tag);
   }
 
