@@ -4,7 +4,7 @@
 import { request as httpRequest, Agent } from 'node:http';
 import { connect } from 'node:net';
 import { CreateKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ALICE, startServer } from './_harness.js';
 
 const CREATE = 'TrentService.CreateKey';
@@ -227,8 +227,8 @@ describe('graceful shutdown', () => {
     });
     const res = await response;
     expect(res).toMatchObject({ status: 200, connection: 'close', json: { KeyMetadata: { Description: 'in flight' } } });
-    await new Promise((w) => setTimeout(w, 50));
-    expect(closed).toBe(true);
+    // Soon after the answer, and well before the 10 s drain bound.
+    await vi.waitFor(() => expect(closed).toBe(true), { timeout: 2000, interval: 10 });
     expect((await h.kw.auditTail(1))[0]!.operation).toBe('CreateKey');
   });
 
