@@ -67,7 +67,6 @@ function killSessions(token: string): void {
   }
 }
 
-
 describe('keys on every member', () => {
   it('the cluster transport key and token keys are made on every member by the import ceremony, non-extractable', async () => {
     const c = await HsmCluster.open(cluster('c2', { healthCheckMs: 0 }));
