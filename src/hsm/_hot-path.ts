@@ -21,6 +21,8 @@ export interface GcmInput {
 
 export interface HotPath {
   readonly kind: 'native' | 'pkcs11js';
+  /** Sessions running AES-GCM and everything else (the same one session on pkcs11js); 0 once closed. */
+  sessions(): { aesGcm: number; other: number };
   gcmEncrypt(key: ObjectHandle, input: GcmInput): Promise<Uint8Array>;
   gcmDecrypt(key: ObjectHandle, input: GcmInput): Promise<Uint8Array>;
   /** outLen: the largest signature the mechanism gives. */
@@ -51,12 +53,14 @@ const view = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffse
 
 /** The hot path on pkcs11js: op runs f on the provider's operation session (replaced after failures). */
 export function pkcs11jsHotPath(op: <T>(f: (s: Session) => T) => T): HotPath {
+  let open = 1;
   const enc = (key: ObjectHandle, i: GcmInput): Uint8Array => view(op((s) => s.encrypt(gcmMechanism(i.iv, i.aad), key, i.data, i.data.length + TAG_LEN)));
   // A copy: callers zero what they get, and pkcs11js's output is a view of its own buffer.
   const dec = (key: ObjectHandle, i: GcmInput): Uint8Array => Uint8Array.from(op((s) => s.decrypt(gcmMechanism(i.iv, i.aad), key, i.data, i.data.length)));
   const sign = (key: ObjectHandle, m: SignMechanism, d: Uint8Array, outLen: number): Uint8Array => view(op((s) => s.sign(pkcs11jsMechanism(m), key, d, outLen)));
   return {
     kind: 'pkcs11js',
+    sessions: () => ({ aesGcm: open, other: open }),
     gcmEncrypt: async (key, i) => enc(key, i),
     gcmDecrypt: async (key, i) => dec(key, i),
     sign: async (key, m, d, outLen) => sign(key, m, d, outLen),
@@ -64,7 +68,9 @@ export function pkcs11jsHotPath(op: <T>(f: (s: Session) => T) => T): HotPath {
     gcmEncryptBatch: async (key, inputs) => inputs.map((i) => enc(key, i)),
     gcmDecryptBatch: async (key, inputs) => inputs.map((i) => dec(key, i)),
     signBatch: async (key, m, data, outLen) => data.map((d) => sign(key, m, d, outLen)),
-    close: () => undefined,
+    close: () => {
+      open = 0;
+    },
   };
 }
 
@@ -73,17 +79,24 @@ const handleNumber = (h: ObjectHandle): number => (h.length === 8 ? Number(h.rea
 
 const nativeMechanism = (m: SignMechanism): NativeMechanism => (m.pss ? { type: m.type, params: m.pss } : { type: m.type });
 
-/** The hot path on the native addon's session pool (the pool is closed with it). */
-export function nativeHotPath(pool: NativeSessionPool): HotPath {
+/** The hot path on the native addon's session pools: AES-GCM on gcm, the rest on pool (both closed with it). */
+export function nativeHotPath(pool: NativeSessionPool, gcm: NativeSessionPool = pool): HotPath {
   return {
     kind: 'native',
-    gcmEncrypt: (key, i) => pool.aesGcmEncrypt(handleNumber(key), i.iv, i.aad, i.data),
-    gcmDecrypt: (key, i) => pool.aesGcmDecrypt(handleNumber(key), i.iv, i.aad, i.data),
+    sessions: () => ({ aesGcm: gcm.size, other: pool.size }),
+    gcmEncrypt: (key, i) => gcm.aesGcmEncrypt(handleNumber(key), i.iv, i.aad, i.data),
+    gcmDecrypt: (key, i) => gcm.aesGcmDecrypt(handleNumber(key), i.iv, i.aad, i.data),
     sign: (key, m, d) => pool.sign(handleNumber(key), nativeMechanism(m), d),
     verify: (key, m, d, sig) => pool.verify(handleNumber(key), nativeMechanism(m), d, sig),
-    gcmEncryptBatch: (key, inputs) => pool.aesGcmEncryptBatch(handleNumber(key), inputs),
-    gcmDecryptBatch: (key, inputs) => pool.aesGcmDecryptBatch(handleNumber(key), inputs),
+    gcmEncryptBatch: (key, inputs) => gcm.aesGcmEncryptBatch(handleNumber(key), inputs),
+    gcmDecryptBatch: (key, inputs) => gcm.aesGcmDecryptBatch(handleNumber(key), inputs),
     signBatch: (key, m, data) => pool.signBatch(handleNumber(key), nativeMechanism(m), data),
-    close: () => pool.close(),
+    close: () => {
+      try {
+        gcm.close();
+      } finally {
+        pool.close();
+      }
+    },
   };
 }

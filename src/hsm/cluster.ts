@@ -593,11 +593,11 @@ function checkClusterConfig(c: HsmClusterConfig): HsmClusterConfig {
   return { ...c, members };
 }
 
-const MEMBER_FIELDS = ['module', 'tokenLabel', 'slot', 'pinFile', 'sessions'];
+const MEMBER_FIELDS = ['module', 'tokenLabel', 'slot', 'pinFile', 'sessions', 'gcmSessions'];
 
 /**
  * An HSM config file: a single token (see config.ts) or a cluster, `{ "members": [ { "module",
- * "tokenLabel" | "slot", "pinFile"?, "sessions"? }, … ], "healthCheckMs"? }`. A member without a
+ * "tokenLabel" | "slot", "pinFile"?, "sessions"?, "gcmSessions"? }, … ], "healthCheckMs"? }`. A member without a
  * pinFile takes KEYWARD_HSM_PIN or KEYWARD_HSM_PIN_FILE; a "pin" in the file is refused.
  */
 export function loadHsmSetup(file: string, env: NodeJS.ProcessEnv = process.env): HsmConfig | HsmClusterConfig {

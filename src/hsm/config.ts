@@ -3,9 +3,9 @@
 // never appears in an error message.
 //
 //   JSON file: { "module": "/usr/lib/softhsm/libsofthsm2.so", "tokenLabel": "keyward" | "slot": 0,
-//                "pinFile": "/etc/keyward/hsm.pin", "sessions": 4 }
+//                "pinFile": "/etc/keyward/hsm.pin", "sessions": 4, "gcmSessions": 1 }
 //   environment (overrides the file): KEYWARD_HSM_MODULE, KEYWARD_HSM_TOKEN (label), KEYWARD_HSM_SLOT,
-//                KEYWARD_HSM_PIN, KEYWARD_HSM_PIN_FILE, KEYWARD_HSM_SESSIONS
+//                KEYWARD_HSM_PIN, KEYWARD_HSM_PIN_FILE, KEYWARD_HSM_SESSIONS, KEYWARD_HSM_GCM_SESSIONS
 import { readFileSync, statSync } from 'node:fs';
 import { HsmConfigError } from './errors.js';
 
@@ -22,12 +22,17 @@ export interface HsmConfig {
   pinFile?: string;
   /** Logged-in sessions for concurrent operations (the native pool's size). Default 4. */
   sessions?: number;
+  /**
+   * AES-GCM on a pool of its own of this many sessions; by default it shares the `sessions` pool. For a
+   * module that runs AES-GCM one session at a time (SoftHSM2 does), 1 saves the others' lock contention.
+   */
+  gcmSessions?: number;
 }
 
 export const DEFAULT_SESSIONS = 4;
 const MAX_SESSIONS = 256;
 
-const FILE_FIELDS = ['module', 'tokenLabel', 'slot', 'pinFile', 'sessions'] as const;
+const FILE_FIELDS = ['module', 'tokenLabel', 'slot', 'pinFile', 'sessions', 'gcmSessions'] as const;
 
 /** Checks a config object (from code or loaded) and returns a normalized copy. */
 export function checkHsmConfig(c: HsmConfig): Required<Pick<HsmConfig, 'module' | 'sessions'>> & HsmConfig {
@@ -52,8 +57,10 @@ export function checkHsmConfig(c: HsmConfig): Required<Pick<HsmConfig, 'module' 
   if (hasPin && (typeof c.pin !== 'string' || c.pin.length === 0)) throw new HsmConfigError('pin', 'expected the PIN to be a non-empty string');
   if (hasPinFile && (typeof c.pinFile !== 'string' || c.pinFile.length === 0)) throw new HsmConfigError('pinFile', 'expected the PIN file to be a path');
   const sessions = c.sessions ?? DEFAULT_SESSIONS;
-  if (!Number.isSafeInteger(sessions) || sessions < 1 || sessions > MAX_SESSIONS) {
-    throw new HsmConfigError('sessions', `expected sessions to be an integer in 1..${MAX_SESSIONS}, got ${String(c.sessions)}`);
+  for (const [field, v] of [['sessions', sessions], ['gcmSessions', c.gcmSessions ?? 1]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1 || v > MAX_SESSIONS) {
+      throw new HsmConfigError(field, `expected ${field} to be an integer in 1..${MAX_SESSIONS}, got ${String(c[field])}`);
+    }
   }
   return { ...c, sessions };
 }
@@ -102,6 +109,7 @@ export function loadHsmConfig(options: { file?: string; env?: NodeJS.ProcessEnv 
     delete c.pin;
   }
   if (env.KEYWARD_HSM_SESSIONS) c.sessions = envInt(env.KEYWARD_HSM_SESSIONS, 'KEYWARD_HSM_SESSIONS');
+  if (env.KEYWARD_HSM_GCM_SESSIONS) c.gcmSessions = envInt(env.KEYWARD_HSM_GCM_SESSIONS, 'KEYWARD_HSM_GCM_SESSIONS');
   return checkHsmConfig(c);
 }
 

@@ -304,10 +304,23 @@ export class Pkcs11Provider implements Provider {
             this.nativeLoadError = e as Error;
           }
         }
-        // The pool logs in with the same PIN; Cryptoki login is per process, so it shares this one.
-        this.#hot = native
-          ? nativeHotPath(native.open({ module: c.module, slot: this.slot.id, pin, sessions: c.sessions }))
-          : pkcs11jsHotPath((f) => this.#op(f));
+        // The pools log in with the same PIN; Cryptoki login is per process, so they share this one.
+        if (native) {
+          const open = (sessions: number) => native.open({ module: c.module, slot: this.slot.id, pin, sessions });
+          const pool = open(c.sessions);
+          let gcm = pool;
+          if (c.gcmSessions !== undefined) {
+            try {
+              gcm = open(c.gcmSessions);
+            } catch (e) {
+              pool.close();
+              throw e;
+            }
+          }
+          this.#hot = nativeHotPath(pool, gcm);
+        } else {
+          this.#hot = pkcs11jsHotPath((f) => this.#op(f));
+        }
       } catch (e) {
         key?.fill(0);
         this.#objects.close();
@@ -339,6 +352,11 @@ export class Pkcs11Provider implements Provider {
   /** Which engine runs AES-GCM, sign/verify and HMAC. */
   get hotPath(): 'native' | 'pkcs11js' {
     return this.#hot.kind;
+  }
+
+  /** The hot path's sessions: AES-GCM's (a pool of its own with `gcmSessions`) and the other operations'; 0 once closed. */
+  get sessions(): { aesGcm: number; other: number } {
+    return this.#hot.sessions();
   }
 
   // ---- Sessions and handles ----

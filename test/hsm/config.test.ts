@@ -31,10 +31,10 @@ describe('loadHsmConfig', () => {
   });
 
   it('reads a JSON file, and the environment overrides it field by field (token label replaces slot, PIN replaces PIN file)', () => {
-    const f = file('hsm.json', JSON.stringify({ module: '/lib/a.so', slot: 3, pinFile: '/etc/pin', sessions: 8 }));
-    expect(loadHsmConfig({ file: f, env: {} })).toEqual({ module: '/lib/a.so', slot: 3, pinFile: '/etc/pin', sessions: 8 });
-    expect(loadHsmConfig({ file: f, env: { KEYWARD_HSM_MODULE: '/lib/b.so', KEYWARD_HSM_TOKEN: 'kw', KEYWARD_HSM_PIN: '9999', KEYWARD_HSM_SESSIONS: '2' } })).toEqual({
-      module: '/lib/b.so', tokenLabel: 'kw', pin: '9999', sessions: 2,
+    const f = file('hsm.json', JSON.stringify({ module: '/lib/a.so', slot: 3, pinFile: '/etc/pin', sessions: 8, gcmSessions: 1 }));
+    expect(loadHsmConfig({ file: f, env: {} })).toEqual({ module: '/lib/a.so', slot: 3, pinFile: '/etc/pin', sessions: 8, gcmSessions: 1 });
+    expect(loadHsmConfig({ file: f, env: { KEYWARD_HSM_MODULE: '/lib/b.so', KEYWARD_HSM_TOKEN: 'kw', KEYWARD_HSM_PIN: '9999', KEYWARD_HSM_SESSIONS: '2', KEYWARD_HSM_GCM_SESSIONS: '3' } })).toEqual({
+      module: '/lib/b.so', tokenLabel: 'kw', pin: '9999', sessions: 2, gcmSessions: 3,
     });
     expect(loadHsmConfig({ file: f, env: { KEYWARD_HSM_SLOT: '0', KEYWARD_HSM_PIN_FILE: '/run/pin' } })).toMatchObject({ slot: 0, pinFile: '/run/pin' });
   });
@@ -63,7 +63,11 @@ describe('checkHsmConfig', () => {
     expect(configError(() => checkHsmConfig({ module: '/x.so', tokenLabel: 'a' })).field).toBe('pin');
     expect(configError(() => checkHsmConfig({ ...base, pinFile: '/p' })).message).toMatch(/not both/);
     for (const sessions of [0, 257, 1.5]) expect(configError(() => checkHsmConfig({ ...base, sessions })).field).toBe('sessions');
+    for (const gcmSessions of [0, 257, 1.5, '1' as unknown as number]) {
+      expect(configError(() => checkHsmConfig({ ...base, gcmSessions }))).toMatchObject({ field: 'gcmSessions', message: expect.stringMatching(/^expected gcmSessions to be an integer in 1\.\.256, got /) });
+    }
     expect(checkHsmConfig(base).sessions).toBe(4);
+    expect(checkHsmConfig(base)).not.toHaveProperty('gcmSessions');
     const e = configError(() => checkHsmConfig({ ...base, pin: '' }));
     expect(e.field).toBe('pin');
   });

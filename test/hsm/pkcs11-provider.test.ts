@@ -92,12 +92,35 @@ for (const native of [true, false]) {
     const rawAes = randomBytes(32);
     afterAll(() => p.close());
 
-    it('reports its hot path', () => {
+    it('reports its hot path and its sessions', () => {
       expect(p.hotPath).toBe(native ? 'native' : 'pkcs11js');
+      expect(p.sessions).toEqual(native ? { aesGcm: 2, other: 2 } : { aesGcm: 1, other: 1 });
       const auto = new Pkcs11Provider(T.interop);
       expect(auto.hotPath).toBe('native');
       expect(auto.nativeLoadError).toBeNull();
       auto.close();
+      expect(auto.sessions).toEqual({ aesGcm: 0, other: 0 });
+    });
+
+    it('gcmSessions gives AES-GCM a pool of its own (native); every operation still answers as node does', async () => {
+      const own = new Pkcs11Provider({ ...T.interop, sessions: 2, gcmSessions: 1 }, { native });
+      try {
+        expect(own.sessions).toEqual(native ? { aesGcm: 1, other: 2 } : { aesGcm: 1, other: 1 });
+        const k = await own.importKey('AES_256', rawAes);
+        const items = Array.from({ length: 20 }, (_, i) => ({ iv: randomBytes(12), plaintext: randomBytes(i * 53), aad: randomBytes(i % 3) }));
+        const cts = await own.encryptBatch(k, items);
+        expect(cts.map(hex)).toEqual(items.map((i) => nodeSeal(rawAes, i.iv, i.plaintext, i.aad)));
+        expect(hex(await own.encrypt(k, items[3]!.iv, items[3]!.plaintext, items[3]!.aad))).toBe(hex(cts[3]!));
+        expect(hex(await own.decrypt(k, items[5]!.iv, cts[5]!, items[5]!.aad))).toBe(hex(items[5]!.plaintext));
+        cts[5]![0]! ^= 1;
+        await expect(own.decrypt(k, items[5]!.iv, cts[5]!, items[5]!.aad)).rejects.toThrow('authentication failed');
+        const ec = await own.importKey('ECC_NIST_P256', fixtureKeys().ECC_NIST_P256.pkcs8);
+        const sig = await own.sign(ec, 'ECDSA_SHA_256', rawAes, 'RAW');
+        expect(nodeVerify('sha256', rawAes, { key: createPublicKey({ key: Buffer.from(await own.publicKey(ec)), format: 'der', type: 'spki' }), dsaEncoding: 'der' }, sig)).toBe(true);
+      } finally {
+        own.close();
+      }
+      expect(own.sessions).toEqual({ aesGcm: 0, other: 0 });
     });
 
     it('encryptBatch/decryptBatch are encrypt/decrypt item by item; one altered item fails the batch naming its index', async () => {
