@@ -62,7 +62,9 @@ if (results.length > 0) {
 const baselineOf = (name: string) => ALL.find((s) => s.name === name)!.baseline;
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 mkdirSync(dir, { recursive: true });
-const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
+// The KEYWARD_BENCH_* settings belong to the command: a run made with them is not reproduced without them.
+const settings = Object.entries(process.env).filter(([k]) => k.startsWith('KEYWARD_BENCH_')).map(([k, v]) => `${k}=${v} `).sort().join('');
+const command = `${settings}npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
 writeFileSync(join(dir, `${values.out}.json`), JSON.stringify({ command, machine: m, timeMsPerCase: time, rows, targets: results }, null, 2) + '\n');
 const md = [
   `Measured by \`${command}\` on ${m.cpu} (${m.cores} cores, ${m.memoryGiB} GiB, 1-minute load ${m.load.toFixed(2)} at the start), ${m.platform}, Node ${m.node}, OpenSSL ${m.openssl}, ${m.date.slice(0, 10)}.`,
