@@ -245,8 +245,21 @@ void Settle(Napi::Env env, Job* job) {
       return buffer;
     };
     if (job->batch) {
+      // One ArrayBuffer for the whole batch, each result a view of its part: one allocation for the
+      // JS heap instead of one per item.
+      size_t total = 0;
+      for (Bytes& b : job->outputs) total += b.size();
+      Napi::ArrayBuffer all = Napi::ArrayBuffer::New(env, total);
+      uint8_t* at = static_cast<uint8_t*>(all.Data());
       Napi::Array outputs = Napi::Array::New(env, job->outputs.size());
-      for (size_t i = 0; i < job->outputs.size(); i++) outputs.Set(i, toBuffer(job->outputs[i]));
+      size_t offset = 0;
+      for (size_t i = 0; i < job->outputs.size(); i++) {
+        Bytes& b = job->outputs[i];
+        if (b.size() > 0) memcpy(at + offset, b.data(), b.size());
+        outputs.Set(i, Napi::Uint8Array::New(env, b.size(), all, offset));
+        offset += b.size();
+        b.Wipe();
+      }
       job->deferred.Resolve(outputs);
     } else {
       job->deferred.Resolve(toBuffer(job->outputs[0]));

@@ -78,7 +78,7 @@ export interface NativeSessionPool {
   sign(key: number, mechanism: NativeMechanism, data: Uint8Array): Promise<Uint8Array>;
   /** True when it verifies; a wrong signature (CKR_SIGNATURE_INVALID, _LEN_RANGE) is false, not an error. */
   verify(key: number, mechanism: NativeMechanism, data: Uint8Array, signature: Uint8Array): Promise<boolean>;
-  /** Many inputs with one key, spread over the pool's sessions; results in input order. */
+  /** Many inputs with one key, spread over the pool's sessions; results in input order, views of one ArrayBuffer. */
   aesGcmEncryptBatch(key: number, items: GcmItem[]): Promise<Uint8Array[]>;
   aesGcmDecryptBatch(key: number, items: GcmItem[]): Promise<Uint8Array[]>;
   signBatch(key: number, mechanism: NativeMechanism, items: Uint8Array[]): Promise<Uint8Array[]>;
