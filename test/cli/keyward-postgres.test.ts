@@ -6,23 +6,17 @@ import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createUnsealKeyFile } from '../../src/keys/unseal.js';
-import { startPostgres, type TestPostgres } from '../store/_postgres.js';
+import { postgresForFile } from '../store/_postgres.js';
 import { keyward, ok, requireBuild, tempDirs } from './_cli.js';
 import { cliSpawner, type Running } from './_serve.js';
 
 requireBuild();
 const tmp = tempDirs();
-let pg: TestPostgres;
+const pgOf = postgresForFile();
 const cli = cliSpawner();
 
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(() => {
-  pg?.stop();
-});
 
 /** `keyward serve` with the global options `args` and no KEYWARD_* environment; resolves once it listens. */
 async function serve(args: string[]): Promise<Running & { url: string }> {
@@ -32,7 +26,7 @@ async function serve(args: string[]): Promise<Running & { url: string }> {
 
 describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => {
   it('init, create-key, encrypt/decrypt and credentials through the CLI; serve accepts those credentials; a second node sees the keys', async () => {
-    const url = pg.database('cli_flow');
+    const url = pgOf().database('cli_flow');
     const root = tmp();
     const dir = join(root, 'node-a');
 
@@ -110,7 +104,7 @@ describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => 
   it('refuses an uninitialized database, a missing DIR, a malformed URL and an unreachable, silent or wrong database with clear messages', async () => {
     const root = tmp();
     const dir = join(root, 'store');
-    const url = pg.database('cli_empty');
+    const url = pgOf().database('cli_empty');
     mkdirSync(dir, { mode: 0o700 });
 
     const empty = keyward(['--dir', dir, '--postgres', url, 'create-key']);
@@ -160,7 +154,7 @@ describe('keyward --postgres URL: a store whose keys live in PostgreSQL', () => 
     }
 
     // The server is up but the database does not exist (SQLSTATE 3D000).
-    const noDb = pg.url.replace(/\/keyward_test$/, '/no_such_database');
+    const noDb = pgOf().url.replace(/\/keyward_test$/, '/no_such_database');
     const r = keyward(['--dir', join(root, 'nodb'), '--postgres', noDb, 'init']);
     expect(r.status).toBe(1);
     expect(r.err).toContain(`keyward init: PostgresConnectionError: cannot use the PostgreSQL database ${noDb}: database "no_such_database" does not exist`);

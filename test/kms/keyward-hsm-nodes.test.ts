@@ -4,19 +4,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CLUSTER_TRANSPORT_LABEL, HsmCluster } from '../../src/hsm/cluster.js';
 import { pkcs11js as P } from '../../src/hsm/pkcs11.js';
 import { Keyward } from '../../src/kms/keyward.js';
 import { onEachToken, softhsmTokens } from '../hsm/_softhsm.js';
-import { startPostgres, type TestPostgres } from '../store/_postgres.js';
+import { postgresForFile } from '../store/_postgres.js';
 
 const T = softhsmTokens('n-a', 'n-b');
-let pg: TestPostgres;
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(() => pg?.stop());
+const pgOf = postgresForFile();
 
 /** How many secret keys labelled label each token holds. */
 const countOn = (tokens: string[], label: string): number[] => onEachToken(tokens, (s) => s.findObjects({ label, token: true, class: P.CKO_SECRET_KEY }).length);
@@ -37,7 +33,7 @@ describe('Keyward nodes opening one new HSM cluster at once', () => {
       await Promise.race([both, new Promise((resolve) => setTimeout(resolve, 500))]);
       return open(...args);
     });
-    const nodes = await Promise.all(dirs.map((dir) => Keyward.open({ dir, hsm, store: { postgres: pg.url }, maintenanceIntervalMs: 0 })));
+    const nodes = await Promise.all(dirs.map((dir) => Keyward.open({ dir, hsm, store: { postgres: pgOf().url }, maintenanceIntervalMs: 0 })));
     spy.mockRestore();
     try {
       expect(arrived).toBe(2);

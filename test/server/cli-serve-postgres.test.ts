@@ -3,25 +3,19 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, KMSClient, ListKeysCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createUnsealKeyFile } from '../../src/keys/unseal.js';
 import { createCredential } from '../../src/server/credentials.js';
 import { requireBuild, tempDirs } from '../cli/_cli.js';
 import { cliSpawner, storeLocked, type Running } from '../cli/_serve.js';
-import { startPostgres, type TestPostgres } from '../store/_postgres.js';
+import { postgresForFile } from '../store/_postgres.js';
 
 requireBuild();
 const tmp = tempDirs();
 const ACCOUNT = '000000000000';
-let server: TestPostgres;
+const serverOf = postgresForFile();
 const cli = cliSpawner();
 
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(() => {
-  server?.stop();
-});
 
 async function serve(dir: string, postgres: string): Promise<Running & { url: string }> {
   const s = await cli.ready(['--dir', dir, 'serve', '--port', '0', '--quiet', '--postgres', postgres], { match: /listening on (http:\/\/127\.0\.0\.1:\d+)/, stdout: 'pipe' });
@@ -36,14 +30,14 @@ describe('two keyward serve processes on one PostgreSQL store', () => {
     mkdirSync(dirA, { mode: 0o700 });
     await createUnsealKeyFile(dirA);
     const cred = await createCredential(dirA, `arn:aws:iam::${ACCOUNT}:user/alice`);
-    const a = await serve(dirA, server.url);
+    const a = await serve(dirA, serverOf().url);
     mkdirSync(dirB, { mode: 0o700 });
     for (const f of ['unseal.key', 'credentials.json']) copyFileSync(join(dirA, f), join(dirB, f));
-    const b = await serve(dirB, server.url);
+    const b = await serve(dirB, serverOf().url);
     // A node whose DIR has another unseal key cannot open the shared store (and does not re-initialize it).
     const stranger = join(root, 'c');
     await createUnsealKeyFile(stranger);
-    await expect(serve(stranger, server.url)).rejects.toThrow(/unseal key/);
+    await expect(serve(stranger, serverOf().url)).rejects.toThrow(/unseal key/);
     const client = (url: string) =>
       new KMSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: cred.AccessKeyId, secretAccessKey: cred.SecretAccessKey } });
     const [ka, kb] = [client(a.url), client(b.url)];
@@ -71,7 +65,7 @@ describe('two keyward serve processes on one PostgreSQL store', () => {
     const dir = join(tmp(), 'n');
     mkdirSync(dir, { mode: 0o700 });
     await createUnsealKeyFile(dir);
-    const url = server.database('startup_signal');
+    const url = serverOf().database('startup_signal');
     // The lock is taken before the database is reached: the signal comes during that connection and the
     // store's initialization (round trips to PostgreSQL), so serve must not listen at all.
     const locked = storeLocked(dir);

@@ -1,30 +1,26 @@
 import { createServer, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { StoreSchemaError } from '../../src/store/migrations.js';
 import { openPostgresStore, type PostgresStore } from '../../src/store/postgres.js';
 import { PG_LATEST_SCHEMA_VERSION } from '../../src/store/postgres-migrations.js';
 import { StoreConflictError, StoreConnectTimeoutError, type Mutation } from '../../src/store/types.js';
-import { startPostgres, type TestPostgres } from './_postgres.js';
+import { postgresForFile } from './_postgres.js';
 import { allAudit, audit, key, mac, R, storeConformance, verify } from './store-conformance.js';
 
-let server: TestPostgres;
-beforeAll(async () => {
-  server = await startPostgres();
-}, 60_000);
-afterAll(() => server?.stop());
+const serverOf = postgresForFile();
 
 let schemaNo = 0;
 // Each location is a schema of the one test database: isolated, and cheap to create.
 const newSchema = (): string => `store_${++schemaNo}`;
 
 async function open(schema: string): Promise<PostgresStore> {
-  const store = await openPostgresStore(server.url, { schema });
+  const store = await openPostgresStore(serverOf().url, { schema });
   store.setAuditMac(mac);
   return store;
 }
 
-storeConformance('PostgresStore', { location: newSchema, open: (schema, opts) => openPostgresStore(server.url, { schema, ...opts }) });
+storeConformance('PostgresStore', { location: newSchema, open: (schema, opts) => openPostgresStore(serverOf().url, { schema, ...opts }) });
 
 describe('PostgresStore: several nodes on one database', () => {
   it('keeps one valid audit chain when two nodes commit at the same time', async () => {
@@ -117,10 +113,10 @@ describe('PostgresStore: key revisions', () => {
 describe('PostgresStore: schema', () => {
   it('creates the schema with its version row, and two nodes opening one new schema migrate it once', async () => {
     const schema = newSchema();
-    const stores = await Promise.all([openPostgresStore(server.url, { schema }), openPostgresStore(server.url, { schema })]);
+    const stores = await Promise.all([openPostgresStore(serverOf().url, { schema }), openPostgresStore(serverOf().url, { schema })]);
     expect(stores.map((s) => s.schemaVersion)).toEqual([PG_LATEST_SCHEMA_VERSION, PG_LATEST_SCHEMA_VERSION]);
     await Promise.all(stores.map((s) => s.close()));
-    const client = new pg.Client({ connectionString: server.url });
+    const client = new pg.Client({ connectionString: serverOf().url });
     await client.connect();
     try {
       const versions = await client.query(`SELECT version FROM ${schema}.keyward_schema ORDER BY version`);
@@ -143,11 +139,11 @@ describe('PostgresStore: schema', () => {
 
   it('refuses a database written by a newer schema, and leaves it untouched', async () => {
     const schema = newSchema();
-    await (await openPostgresStore(server.url, { schema })).close();
-    const client = new pg.Client({ connectionString: server.url });
+    await (await openPostgresStore(serverOf().url, { schema })).close();
+    const client = new pg.Client({ connectionString: serverOf().url });
     await client.connect();
     await client.query(`INSERT INTO ${schema}.keyward_schema (version) VALUES ($1)`, [PG_LATEST_SCHEMA_VERSION + 1]);
-    const err = await openPostgresStore(server.url, { schema }).catch((e: unknown) => e);
+    const err = await openPostgresStore(serverOf().url, { schema }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreSchemaError);
     expect(err).toMatchObject({ found: PG_LATEST_SCHEMA_VERSION + 1, supported: PG_LATEST_SCHEMA_VERSION });
     expect((await client.query(`SELECT max(version) AS v FROM ${schema}.keyward_schema`)).rows[0]).toEqual({ v: PG_LATEST_SCHEMA_VERSION + 1 });
@@ -156,10 +152,10 @@ describe('PostgresStore: schema', () => {
 
   it('refuses bad options and an unreachable server with clear errors', async () => {
     await expect(openPostgresStore('')).rejects.toThrow(TypeError);
-    await expect(openPostgresStore(server.url, { schema: 'Bad; DROP' })).rejects.toThrow(/schema must be a lower-case SQL identifier/);
+    await expect(openPostgresStore(serverOf().url, { schema: 'Bad; DROP' })).rejects.toThrow(/schema must be a lower-case SQL identifier/);
     await expect(openPostgresStore('postgresql://nobody@127.0.0.1:1/none')).rejects.toThrow(/ECONNREFUSED/);
-    await expect(openPostgresStore(server.url, { connectTimeoutMs: -1 })).rejects.toThrow('connectTimeoutMs must be a non-negative integer of ms, got -1');
-    await expect(openPostgresStore(`${server.url}?connect_timeout=soon`)).rejects.toThrow('connect_timeout in the PostgreSQL URL must be a whole number of seconds, got "soon"');
+    await expect(openPostgresStore(serverOf().url, { connectTimeoutMs: -1 })).rejects.toThrow('connectTimeoutMs must be a non-negative integer of ms, got -1');
+    await expect(openPostgresStore(`${serverOf().url}?connect_timeout=soon`)).rejects.toThrow('connect_timeout in the PostgreSQL URL must be a whole number of seconds, got "soon"');
   });
 
   it('gives up on a server that accepts the connection and never answers, within the connect timeout, and closes its socket', async () => {
