@@ -315,8 +315,8 @@ function rsaSignDigest(a: Signing, m: Material, digest: Uint8Array, bits: number
   return u8(privateDecrypt({ key: m.priv!, padding: constants.RSA_NO_PADDING }, pssEncode(a, digest, bits)));
 }
 
+/** sig is k bytes long (verify checks). */
 function rsaVerifyDigest(a: Signing, m: Material, digest: Uint8Array, sig: Uint8Array, bits: number): boolean {
-  if (sig.length !== bits / 8) return false;
   let out: Buffer;
   try {
     out =
@@ -485,12 +485,12 @@ export class NodeCryptoProvider implements Provider {
     const m = this.#asymmetric(key, 'verify');
     const a = asigning(key.spec, algorithm, messageType, message);
     const sig = abytesArg(signature, 'signature');
+    // RFC 8017 8.1.2 step 1: OpenSSL verifies a PSS signature with its leading zero byte dropped.
+    if (a.kind !== 'ecdsa' && sig.length !== RSA_SPEC_BITS[key.spec as RsaSpec] / 8) return false;
     if (messageType === 'DIGEST') {
       if (a.kind === 'ecdsa') return ecdsaVerifyDigest(CURVE[key.spec as EcSpec], this.#d(m), message, sig);
       return rsaVerifyDigest(a, m, message, sig, RSA_SPEC_BITS[key.spec as RsaSpec]);
     }
-    // RFC 8017 8.1.2 step 1: OpenSSL verifies a PSS signature with its leading zero byte dropped.
-    if (a.kind !== 'ecdsa' && sig.length !== RSA_SPEC_BITS[key.spec as RsaSpec] / 8) return false;
     try {
       return nodeVerify(NODE_HASH[a.hash], message, rawOptions(a, m.pub!) as Parameters<typeof nodeVerify>[2], sig);
     } catch {
